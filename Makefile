@@ -1,0 +1,49 @@
+# Two commands do all set-up on a fresh machine:
+#   make run   - create .venv, install the venue, start it on embedded defaults with the demo config
+#   make test  - install the dev extras (and QuickFIX for the interop tests) and run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(PY) -m pip
+CONFIG ?= config/demo.toml
+
+.PHONY: run test install install-dev lint typecheck bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml setup.py $(wildcard engine/*.c engine/*.h fix_gateway/*.c)
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -q -e '.[dev]'
+	# QuickFIX (interop tests, benchmark baseline) compiles from source once (~17 min),
+	# then comes from the pip wheel cache.
+	$(PIP) install -q 'quickfix==1.16.0'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: $(VENV)/.installed
+	$(VENV)/bin/venue up --config $(CONFIG)
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+lint:
+	$(VENV)/bin/ruff check .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench.engine --json
+	$(PY) -m bench.fix --json
+
+clean:
+	rm -rf build *.egg-info $(VENV) engine/*.so fix_gateway/*.so

@@ -1,0 +1,139 @@
+"""`venue up` / `venue doctor` as a new user runs them: real processes, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from venue.embedded import free_port
+from venue.runtime import pid_alive
+
+ROOT = Path(__file__).parents[3]
+VENUE = [sys.executable, "-m", "venue.cli"]
+
+
+def _config(tmp_path: Path) -> Path:
+    text = (ROOT / "config" / "demo.toml").read_text()
+    text = re.sub(r"embedded_port = \d+", f"embedded_port = {free_port()}", text)
+    text = re.sub(r"(\[metrics\]\nport = )\d+", rf"\g<1>{free_port()}", text)
+    path = tmp_path / "venue.toml"
+    path.write_text(text)
+    return path
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("VENUE_NATS_URL", "VENUE_DATABASE_URL")}
+    env["VENUE_DATA_DIR"] = str(tmp_path / "var")
+    return env
+
+
+@pytest.fixture
+def running_venue(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, dict[str, str]]]:
+    config = _config(tmp_path)
+    env = _env(tmp_path)
+    proc = subprocess.Popen(
+        [*VENUE, "--config", str(config), "up"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 60
+    lines = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "stop with Ctrl-C" in line:
+            break
+    else:
+        proc.kill()
+    if proc.poll() is not None or not any("venue is up" in ln for ln in lines):
+        proc.kill()
+        pytest.fail("venue up did not come up:\n" + "".join(lines))
+    try:
+        yield proc, config, env
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_up_doctor_and_clean_ctrl_c(running_venue: tuple[subprocess.Popen[str], Path, dict[str, str]], tmp_path: Path) -> None:
+    proc, config, env = running_venue
+    doctor = subprocess.run([*VENUE, "--config", str(config), "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert re.search(r"ok\s+bus", doctor.stdout) and re.search(r"ok\s+database", doctor.stdout)
+
+    info = json.loads((tmp_path / "var" / "runtime.json").read_text())
+    children = [info["nats_embedded_pid"], info["postgres_embedded_pid"]]
+    children += [s["pid"] for s in info["services"].values()]
+    assert all(pid_alive(p) for p in children)
+
+    # A second venue on the same data directory is refused, and starts nothing.
+    second = subprocess.run([*VENUE, "--config", str(config), "up"], env=env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2 and "already running" in second.stderr
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    time.sleep(0.5)
+    left = [p for p in children if pid_alive(p)]
+    assert not left, f"Ctrl-C left children behind: {[(p, Path(f'/proc/{p}/cmdline').read_bytes()[:80]) for p in left]}"
+    assert not (tmp_path / "var" / "runtime.json").exists()
+
+    after = subprocess.run([*VENUE, "--config", str(config), "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    assert after.returncode == 1 and "no running venue" in after.stdout
+
+
+def test_unreachable_nats_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    env = _env(tmp_path) | {"VENUE_NATS_URL": f"nats://127.0.0.1:{free_port()}"}
+    result = subprocess.run([*VENUE, "up"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "cannot reach NATS" in errors[0]
+    assert not (tmp_path / "var" / "runtime.json").exists()
+
+
+def test_port_in_use_names_the_key(tmp_path: Path) -> None:
+    import socket
+
+    config = _config(tmp_path)
+    port = int(re.search(r"embedded_port = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        result = subprocess.run([*VENUE, "--config", str(config), "up"], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "bus.embedded_port" in result.stderr
+
+
+def test_bad_config_exits_non_zero_with_the_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[bus]\nurll = 'x'\n")
+    result = subprocess.run([*VENUE, "--config", str(bad), "up"], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "unknown field" in result.stderr
+
+
+def test_instrument_and_account_commands(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    config = _config(tmp_path)
+
+    def venue(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*VENUE, "--config", str(config), *args], env=env, capture_output=True, text=True, timeout=120)
+
+    # No running venue: the command starts the embedded database for itself.
+    added = venue("account", "add", "GAMMA-1", "--firm", "GAMMA", "--taker-fee-bps", "3")
+    assert added.returncode == 0, added.stderr
+    listed = venue("account", "list")
+    assert "GAMMA-1" in listed.stdout
+    bad = venue("instrument", "add", "SOL-USD", "--base", "SOL", "--quote", "USD", "--tick-size", "0", "--lot-size", "1")
+    assert bad.returncode == 2 and "--tick-size" in bad.stderr

@@ -1,0 +1,104 @@
+"""The Bus contract: every implementation (JetStream, memory) passes the same suite."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from venue.bus.jetstream import JetStreamBus
+from venue.bus.memory import MemoryBus
+from venue.bus.protocol import Bus, StreamKind
+from venue.config import BusConfig
+
+
+@pytest.fixture(params=["memory", "jetstream"])
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
+    if request.param == "memory":
+        impl: Bus = MemoryBus()
+    else:
+        tag = uuid.uuid4().hex[:8].upper()
+        config = BusConfig(
+            command_stream=f"T{tag}_CMD",
+            event_stream=f"T{tag}_EVT",
+            subject_prefix=f"t{tag.lower()}",
+            storage="memory",
+        )
+        impl = await JetStreamBus.connect(request.getfixturevalue("nats_url"), config)
+    await impl.ensure_streams()
+    await impl.ensure_streams()  # idempotent
+    try:
+        yield impl
+    finally:
+        if isinstance(impl, JetStreamBus):
+            for name in (impl._config.command_stream, impl._config.event_stream):
+                await impl._js.delete_stream(name)
+        await impl.close()
+
+
+async def _take(bus: Bus, kind: StreamKind, start: int, n: int, shard: str | None = None) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytes]] = []
+
+    async def go() -> None:
+        async for rec in bus.read(kind, start, shard=shard):
+            out.append((rec.seq, rec.payload))
+            if len(out) == n:
+                return
+
+    await asyncio.wait_for(go(), 10)
+    return out
+
+
+async def test_append_returns_increasing_sequences(bus: Bus) -> None:
+    seqs = [await bus.append(StreamKind.COMMANDS, f"c{i}".encode()) for i in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    assert await bus.last_seq(StreamKind.COMMANDS) == 5
+    assert await bus.last_seq(StreamKind.EVENTS) == 0
+
+
+async def test_read_from_a_sequence_in_order(bus: Bus) -> None:
+    await bus.append_many(StreamKind.COMMANDS, [f"c{i}".encode() for i in range(1, 11)])
+    got = await _take(bus, StreamKind.COMMANDS, 4, 7)
+    assert got == [(i, f"c{i}".encode()) for i in range(4, 11)]
+
+
+async def test_read_waits_for_new_messages(bus: Bus) -> None:
+    reader = asyncio.create_task(_take(bus, StreamKind.EVENTS, 1, 3))
+    await asyncio.sleep(0.1)
+    for i in range(3):
+        await bus.append(StreamKind.EVENTS, bytes([i]))
+    assert [p for _, p in await reader] == [b"\x00", b"\x01", b"\x02"]
+
+
+async def test_duplicate_msg_id_is_stored_once(bus: Bus) -> None:
+    first = await bus.append(StreamKind.COMMANDS, b"batch-1", msg_id="gw1:1")
+    again = await bus.append(StreamKind.COMMANDS, b"batch-1", msg_id="gw1:1")
+    other = await bus.append(StreamKind.COMMANDS, b"batch-2", msg_id="gw1:2")
+    assert again == first
+    assert other == first + 1
+    assert await bus.last_seq(StreamKind.COMMANDS) == 2
+
+
+async def test_append_many_keeps_order_and_dedups(bus: Bus) -> None:
+    seqs = await bus.append_many(
+        StreamKind.COMMANDS, [b"a", b"b", b"c"], msg_ids=["m1", "m2", "m3"]
+    )
+    assert seqs == [1, 2, 3]
+    again = await bus.append_many(StreamKind.COMMANDS, [b"b", b"d"], msg_ids=["m2", "m4"])
+    assert again == [2, 4]
+
+
+async def test_shards_share_one_sequence_and_filter_on_read(bus: Bus) -> None:
+    await bus.append(StreamKind.COMMANDS, b"a0", shard="0")
+    await bus.append(StreamKind.COMMANDS, b"b1", shard="1")
+    await bus.append(StreamKind.COMMANDS, b"c0", shard="0")
+    assert await _take(bus, StreamKind.COMMANDS, 1, 2, shard="0") == [(1, b"a0"), (3, b"c0")]
+    assert await _take(bus, StreamKind.COMMANDS, 1, 3) == [(1, b"a0"), (2, b"b1"), (3, b"c0")]
+
+
+async def test_large_batches_survive(bus: Bus) -> None:
+    payload = bytes(range(256)) * 2048  # 512 KiB: one big batch
+    seq = await bus.append(StreamKind.EVENTS, payload)
+    assert await _take(bus, StreamKind.EVENTS, seq, 1) == [(seq, payload)]

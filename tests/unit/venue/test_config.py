@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from venue.config import ConfigError, load_config
+
+DEMO = Path(__file__).parents[3] / "config" / "demo.toml"
+
+
+def test_demo_config_loads_with_every_section() -> None:
+    config = load_config(DEMO, env={})
+    assert {i.symbol for i in config.instruments} == {"BTC-USD", "ETH-USD"}
+    assert {f.id for f in config.firms} == {"ALPHA", "BETA"}
+    assert config.bus.url == ""  # embedded by default
+
+
+def test_defaults_without_a_file() -> None:
+    config = load_config(None, env={})
+    assert config.bus.command_stream == "VENUE_CMD"
+    assert config.bus.event_stream == "VENUE_EVT"
+    assert config.venue.data_dir == "./var"
+
+
+def test_environment_overrides_the_file() -> None:
+    config = load_config(
+        DEMO,
+        env={
+            "VENUE_DATA_DIR": "/srv/venue",
+            "VENUE_NATS_URL": "nats://bus:4222",
+            "VENUE_DATABASE_URL": "postgresql://db/venue",
+        },
+    )
+    assert config.data_dir == Path("/srv/venue")
+    assert config.bus.url == "nats://bus:4222"
+    assert config.database.url == "postgresql://db/venue"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("[bus]\nurll = 'x'\n", "unknown field"),
+        ("[bus\n", "not valid TOML"),
+        ("[bus]\nembedded_port = 'x'\n", "Expected `int`"),
+        ("[bus]\nembedded_port = 70000\n", "not a TCP port"),
+        ("[metrics]\nport = -1\n", "not a TCP port"),
+        ("[[instruments]]\nsymbol='X'\nbase='A'\nquote='B'\ntick_size='1'\nlot_size='1'\n", "not declared"),
+        (
+            "[[assets]]\ncode='A'\n[[assets]]\ncode='B'\n[[instruments]]\nsymbol='X'\nbase='A'\n"
+            "quote='B'\ntick_size='-1'\nlot_size='1'\n",
+            "must be positive",
+        ),
+        ("[[accounts]]\nid='A-1'\nfirm='NOPE'\n", "firm 'NOPE' is not declared"),
+        ("[[firms]]\nid='F'\n[[users]]\nusername='u'\nfirm='F'\n", "password"),
+    ],
+)
+def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, needle: str) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    message = str(info.value)
+    assert needle in message
+    assert "\n" not in message
+
+
+def test_missing_file_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found: pass an existing file"):
+        load_config(tmp_path / "nope.toml", env={})

@@ -1,0 +1,83 @@
+"""An in-memory Bus: the same contract as JetStream, for unit tests and the reference path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+from venue.bus.protocol import Record, StreamKind
+
+
+class _Stream:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes]] = []  # (subject, payload); seq = index + 1
+        self.msg_ids: dict[str, int] = {}
+        self.grew = asyncio.Condition()
+
+
+class MemoryBus:
+    def __init__(self, subject_prefix: str = "venue") -> None:
+        self._prefix = subject_prefix
+        self._streams = {kind: _Stream() for kind in StreamKind}
+        self._closed = False
+
+    async def ensure_streams(self) -> None:
+        return None
+
+    async def append(
+        self, kind: StreamKind, payload: bytes, *, msg_id: str | None = None, shard: str = "0"
+    ) -> int:
+        if self._closed:
+            raise ConnectionError("bus closed")
+        stream = self._streams[kind]
+        if msg_id is not None and msg_id in stream.msg_ids:
+            return stream.msg_ids[msg_id]
+        stream.records.append((f"{self._prefix}.{kind.value}.{shard}", bytes(payload)))
+        seq = len(stream.records)
+        if msg_id is not None:
+            stream.msg_ids[msg_id] = seq
+        async with stream.grew:
+            stream.grew.notify_all()
+        return seq
+
+    async def append_many(
+        self,
+        kind: StreamKind,
+        payloads: Sequence[bytes],
+        *,
+        msg_ids: Sequence[str | None] | None = None,
+        shard: str = "0",
+    ) -> list[int]:
+        return [
+            await self.append(kind, p, msg_id=msg_ids[i] if msg_ids else None, shard=shard)
+            for i, p in enumerate(payloads)
+        ]
+
+    async def read(
+        self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
+    ) -> AsyncIterator[Record]:
+        stream = self._streams[kind]
+        want = None if shard is None else f"{self._prefix}.{kind.value}.{shard}"
+        index = max(1, start_seq) - 1
+        while not self._closed:
+            while index < len(stream.records):
+                subject, payload = stream.records[index]
+                index += 1
+                if want is None or subject == want:
+                    yield Record(index, payload)
+            wanted = index
+
+            def ready(wanted: int = wanted) -> bool:
+                return wanted < len(stream.records) or self._closed
+
+            async with stream.grew:
+                await stream.grew.wait_for(ready)
+
+    async def last_seq(self, kind: StreamKind) -> int:
+        return len(self._streams[kind].records)
+
+    async def close(self) -> None:
+        self._closed = True
+        for stream in self._streams.values():
+            async with stream.grew:
+                stream.grew.notify_all()

@@ -1,0 +1,196 @@
+"""Typed, frozen configuration loaded from one TOML file.
+
+Every key is documented in docs/configuration.md. Unknown keys are errors (a typo must not
+silently fall back to a default). Environment variables override the file for the three
+things that differ per machine: ``VENUE_DATA_DIR``, ``VENUE_NATS_URL``,
+``VENUE_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from venue.fixedpoint import NotANumber, parse_decimal
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line naming the problem and the fix."""
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class GeneralConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    data_dir: str = "./var"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+
+
+class BusConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    url: str = ""
+    embedded_port: int = 14222
+    command_stream: str = "VENUE_CMD"
+    event_stream: str = "VENUE_EVT"
+    subject_prefix: str = "venue"
+    storage: Literal["file", "memory"] = "file"
+    duplicate_window_s: float = 120.0
+    max_batch: int = 1024
+    connect_timeout_s: float = 5.0
+
+
+class DatabaseConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    url: str = ""
+    pool_min: int = 1
+    pool_max: int = 8
+    connect_timeout_s: float = 5.0
+
+
+class MetricsConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+class AssetConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    code: str
+    decimals: int = 2
+
+
+class InstrumentConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    symbol: str
+    base: str
+    quote: str
+    tick_size: str
+    lot_size: str
+    min_qty: str = "0"
+    max_qty: str = "1000000"
+    price_band_pct: str = "10"
+    reference_price: str = "0"
+
+
+class FirmConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    id: str
+    name: str = ""
+
+
+class AccountConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    id: str
+    firm: str
+    stp_group: str = ""
+    maker_fee_bps: int = 0
+    taker_fee_bps: int = 0
+    deposits: dict[str, str] = {}
+
+
+class UserConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    username: str
+    firm: str
+    password: str = ""
+    password_hash: str = ""
+    role: Literal["trader", "broker", "operator"] = "trader"
+
+
+class Config(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    venue: GeneralConfig = GeneralConfig()
+    bus: BusConfig = BusConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    assets: tuple[AssetConfig, ...] = ()
+    instruments: tuple[InstrumentConfig, ...] = ()
+    firms: tuple[FirmConfig, ...] = ()
+    accounts: tuple[AccountConfig, ...] = ()
+    users: tuple[UserConfig, ...] = ()
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.venue.data_dir).expanduser().resolve()
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate the config file (or the defaults), then apply env overrides."""
+    env = os.environ if env is None else env
+    raw: dict[str, object] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} not found: pass an existing file to --config")
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML ({exc}): fix the syntax") from None
+    try:
+        config = msgspec.convert(raw, Config, strict=True)
+    except msgspec.ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid configuration{where}: {exc}; see docs/configuration.md") from None
+    config = _apply_env(config, env)
+    _check(config)
+    return config
+
+
+def _apply_env(config: Config, env: Mapping[str, str]) -> Config:
+    if env.get("VENUE_DATA_DIR"):
+        config = msgspec.structs.replace(
+            config, venue=msgspec.structs.replace(config.venue, data_dir=env["VENUE_DATA_DIR"])
+        )
+    if env.get("VENUE_NATS_URL"):
+        config = msgspec.structs.replace(
+            config, bus=msgspec.structs.replace(config.bus, url=env["VENUE_NATS_URL"])
+        )
+    if env.get("VENUE_DATABASE_URL"):
+        config = msgspec.structs.replace(
+            config,
+            database=msgspec.structs.replace(config.database, url=env["VENUE_DATABASE_URL"]),
+        )
+    return config
+
+
+def _positive_decimal(value: str, what: str) -> Decimal:
+    try:
+        d = parse_decimal(value)
+    except NotANumber:
+        raise ConfigError(f"{what} = {value!r} is not a decimal number") from None
+    if d <= 0:
+        raise ConfigError(f"{what} = {value!r} must be positive")
+    return d
+
+
+def _check(config: Config) -> None:
+    """Cross-references the types alone cannot express."""
+    if not 0 <= config.bus.embedded_port < 65536:
+        raise ConfigError(f"bus.embedded_port = {config.bus.embedded_port} is not a TCP port")
+    if not 0 <= config.metrics.port < 65536:
+        raise ConfigError(f"metrics.port = {config.metrics.port} is not a TCP port")
+    if config.bus.max_batch < 1:
+        raise ConfigError("bus.max_batch must be at least 1")
+    assets = {a.code for a in config.assets}
+    for inst in config.instruments:
+        where = f"instruments[{inst.symbol}]"
+        for leg in (inst.base, inst.quote):
+            if leg not in assets:
+                raise ConfigError(f"{where}: asset {leg!r} is not declared in [[assets]]")
+        _positive_decimal(inst.tick_size, f"{where}.tick_size")
+        _positive_decimal(inst.lot_size, f"{where}.lot_size")
+        _positive_decimal(inst.price_band_pct, f"{where}.price_band_pct")
+    if len({i.symbol for i in config.instruments}) != len(config.instruments):
+        raise ConfigError("instruments: a symbol is declared twice")
+    firms = {f.id for f in config.firms}
+    for acct in config.accounts:
+        if acct.firm not in firms:
+            raise ConfigError(f"accounts[{acct.id}]: firm {acct.firm!r} is not declared in [[firms]]")
+        for asset, amount in acct.deposits.items():
+            if asset not in assets:
+                raise ConfigError(f"accounts[{acct.id}].deposits: unknown asset {asset!r}")
+            _positive_decimal(amount, f"accounts[{acct.id}].deposits.{asset}")
+    for user in config.users:
+        if user.firm not in firms:
+            raise ConfigError(f"users[{user.username}]: firm {user.firm!r} is not declared in [[firms]]")
+        if not (user.password or user.password_hash):
+            raise ConfigError(f"users[{user.username}]: set password or password_hash")

