@@ -53,6 +53,14 @@ class DatabaseConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=
     connect_timeout_s: float = 5.0
 
 
+class EngineConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    shard: str = "0"
+    snapshot_every: int = 100_000
+    snapshot_interval_s: float = 60.0
+    keep_snapshots: int = 3
+    max_records_per_cycle: int = 256
+
+
 class MetricsConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 9464
@@ -101,6 +109,7 @@ class Config(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     venue: GeneralConfig = GeneralConfig()
     bus: BusConfig = BusConfig()
     database: DatabaseConfig = DatabaseConfig()
+    engine: EngineConfig = EngineConfig()
     metrics: MetricsConfig = MetricsConfig()
     assets: tuple[AssetConfig, ...] = ()
     instruments: tuple[InstrumentConfig, ...] = ()

@@ -102,3 +102,21 @@ async def test_large_batches_survive(bus: Bus) -> None:
     payload = bytes(range(256)) * 2048  # 512 KiB: one big batch
     seq = await bus.append(StreamKind.EVENTS, payload)
     assert await _take(bus, StreamKind.EVENTS, seq, 1) == [(seq, payload)]
+
+
+async def test_expected_last_sequence_guards_a_single_writer(bus: Bus) -> None:
+    from venue.bus.protocol import WrongLastSequence
+
+    assert await bus.append(StreamKind.EVENTS, b"e1", expect_last_seq=0) == 1
+    assert await bus.append_many(StreamKind.EVENTS, [b"e2", b"e3"], expect_last_seq=1) == [2, 3]
+    with pytest.raises(WrongLastSequence):
+        await bus.append(StreamKind.EVENTS, b"stale", expect_last_seq=1)
+    with pytest.raises(WrongLastSequence):
+        await bus.append_many(StreamKind.EVENTS, [b"x", b"y"], expect_last_seq=1)
+    assert await bus.last_seq(StreamKind.EVENTS) == 3
+
+
+async def test_last_returns_the_newest_record(bus: Bus) -> None:
+    assert await bus.last(StreamKind.COMMANDS) is None
+    await bus.append_many(StreamKind.COMMANDS, [b"a", b"b"])
+    assert await bus.last(StreamKind.COMMANDS) == (2, b"b")

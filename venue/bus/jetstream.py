@@ -9,14 +9,16 @@ nats-py re-creates it by itself after a reconnect.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 
 import nats
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
-from venue.bus.protocol import Record, StreamKind
+from venue.bus.protocol import Record, StreamKind, WrongLastSequence
 from venue.config import BusConfig
 from venue.logs import get_logger
 
@@ -27,11 +29,80 @@ class BusUnavailable(ConnectionError):
     pass
 
 
+def _headers(
+    msg_id: str | None, expect_last_seq: int | None, stream: str | None = None
+) -> dict[str, str] | None:
+    headers = {}
+    if stream:
+        headers["Nats-Expected-Stream"] = stream
+    if msg_id:
+        headers["Nats-Msg-Id"] = msg_id
+    if expect_last_seq is not None:
+        headers["Nats-Expected-Last-Sequence"] = str(expect_last_seq)
+    return headers or None
+
+
+def _translate(exc: APIError) -> Exception:
+    if exc.err_code == 10071:  # JSStreamWrongLastSequenceErrF
+        return WrongLastSequence(str(exc.description))
+    return exc
+
+
+class _AckMux:
+    """Pipelined JetStream publishes: one inbox subscription, a future per publish.
+
+    (nats-py's ``publish_async`` raises inside its reply callback when the server answers
+    with an error, so that future never resolves; this one sets the exception instead.)
+    """
+
+    def __init__(self, nc: Client) -> None:
+        self._nc = nc
+        self._prefix = ""
+        self._futures: dict[str, asyncio.Future[int]] = {}
+        self._next = 0
+
+    async def _start(self) -> None:
+        self._prefix = f"{self._nc._inbox_prefix.decode()}.{self._nc._nuid.next().decode()}."
+        await self._nc.subscribe(self._prefix + "*", cb=self._on_reply)
+
+    async def _on_reply(self, msg: Msg) -> None:
+        future = self._futures.pop(msg.subject[len(self._prefix):], None)
+        if future is None or future.done():
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            future.set_exception(ConnectionError("no JetStream stream answered (503)"))
+            return
+        try:
+            resp = json.loads(msg.data)
+        except ValueError:
+            future.set_exception(ConnectionError(f"bad JetStream reply {msg.data[:80]!r}"))
+            return
+        err = resp.get("error")
+        if err:
+            if err.get("err_code") == 10071:  # JSStreamWrongLastSequenceErrF
+                future.set_exception(WrongLastSequence(err.get("description", "")))
+            else:
+                future.set_exception(APIError(code=err.get("code"), err_code=err.get("err_code"), description=err.get("description")))
+            return
+        future.set_result(int(resp["seq"]))
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None) -> asyncio.Future[int]:
+        if not self._prefix:
+            await self._start()
+        self._next += 1
+        token = str(self._next)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._futures[token] = future
+        await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+        return future
+
+
 class JetStreamBus:
     def __init__(self, nc: Client, config: BusConfig) -> None:
         self._nc = nc
-        self._js: JetStreamContext = nc.jetstream(publish_async_max_pending=4096)
+        self._js: JetStreamContext = nc.jetstream()
         self._config = config
+        self._mux = _AckMux(nc)
 
     @classmethod
     async def connect(cls, url: str, config: BusConfig, *, name: str = "venue") -> JetStreamBus:
@@ -95,12 +166,23 @@ class JetStreamBus:
                 )
 
     async def append(
-        self, kind: StreamKind, payload: bytes, *, msg_id: str | None = None, shard: str = "0"
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
     ) -> int:
-        headers = {"Nats-Msg-Id": msg_id} if msg_id else None
-        ack = await self._js.publish(
-            self._subject(kind, shard), payload, stream=self._stream(kind), headers=headers
-        )
+        try:
+            ack = await self._js.publish(
+                self._subject(kind, shard),
+                payload,
+                stream=self._stream(kind),
+                headers=_headers(msg_id, expect_last_seq),
+            )
+        except APIError as exc:
+            raise _translate(exc) from None
         return int(ack.seq)
 
     async def append_many(
@@ -110,18 +192,41 @@ class JetStreamBus:
         *,
         msg_ids: Sequence[str | None] | None = None,
         shard: str = "0",
+        expect_last_seq: int | None = None,
     ) -> list[int]:
         subject = self._subject(kind, shard)
         stream = self._stream(kind)
         futures = []
         for i, payload in enumerate(payloads):
-            msg_id = msg_ids[i] if msg_ids else None
-            headers = {"Nats-Msg-Id": msg_id} if msg_id else None
-            futures.append(
-                await self._js.publish_async(subject, payload, stream=stream, headers=headers)
+            headers = _headers(
+                msg_ids[i] if msg_ids else None,
+                None if expect_last_seq is None else expect_last_seq + i,
+                stream,
             )
-        acks = await asyncio.gather(*futures)
-        return [int(a.seq) for a in acks]
+            futures.append(await self._mux.publish(subject, payload, headers))
+        try:
+            return list(await asyncio.wait_for(asyncio.gather(*futures), self._config.connect_timeout_s * 2))
+        finally:
+            for f in futures:
+                if not f.done():
+                    f.cancel()
+                elif not f.cancelled():
+                    f.exception()  # retrieved: no "never retrieved" warnings for the rest
+
+    async def append_nowait(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+    ) -> asyncio.Future[int]:
+        """Start an append; return the future of its stream sequence (pipelining for a
+        single writer that checks acknowledgements in order; see engine/service.py)."""
+        return await self._mux.publish(
+            self._subject(kind, shard), payload, _headers(msg_id, expect_last_seq, self._stream(kind))
+        )
 
     async def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
@@ -147,6 +252,13 @@ class JetStreamBus:
                 await sub.unsubscribe()
             except Exception:
                 pass
+
+    async def last(self, kind: StreamKind) -> Record | None:
+        seq = await self.last_seq(kind)
+        if seq == 0:
+            return None
+        msg = await self._js.get_msg(self._stream(kind), seq=seq)
+        return Record(int(msg.seq or seq), bytes(msg.data or b""))
 
     async def last_seq(self, kind: StreamKind) -> int:
         info = await self._js.stream_info(self._stream(kind))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from venue.bus.protocol import Record, StreamKind
+from venue.bus.protocol import Record, StreamKind, WrongLastSequence
 
 
 class _Stream:
@@ -25,13 +25,21 @@ class MemoryBus:
         return None
 
     async def append(
-        self, kind: StreamKind, payload: bytes, *, msg_id: str | None = None, shard: str = "0"
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
     ) -> int:
         if self._closed:
             raise ConnectionError("bus closed")
         stream = self._streams[kind]
         if msg_id is not None and msg_id in stream.msg_ids:
             return stream.msg_ids[msg_id]
+        if expect_last_seq is not None and expect_last_seq != len(stream.records):
+            raise WrongLastSequence(f"stream at {len(stream.records)}, expected {expect_last_seq}")
         stream.records.append((f"{self._prefix}.{kind.value}.{shard}", bytes(payload)))
         seq = len(stream.records)
         if msg_id is not None:
@@ -47,11 +55,36 @@ class MemoryBus:
         *,
         msg_ids: Sequence[str | None] | None = None,
         shard: str = "0",
+        expect_last_seq: int | None = None,
     ) -> list[int]:
         return [
-            await self.append(kind, p, msg_id=msg_ids[i] if msg_ids else None, shard=shard)
+            await self.append(
+                kind,
+                p,
+                msg_id=msg_ids[i] if msg_ids else None,
+                shard=shard,
+                expect_last_seq=None if expect_last_seq is None else expect_last_seq + i,
+            )
             for i, p in enumerate(payloads)
         ]
+
+    async def append_nowait(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+    ) -> asyncio.Future[int]:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(
+                await self.append(kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq)
+            )
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
     async def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
@@ -72,6 +105,10 @@ class MemoryBus:
 
             async with stream.grew:
                 await stream.grew.wait_for(ready)
+
+    async def last(self, kind: StreamKind) -> Record | None:
+        records = self._streams[kind].records
+        return Record(len(records), records[-1][1]) if records else None
 
     async def last_seq(self, kind: StreamKind) -> int:
         return len(self._streams[kind].records)

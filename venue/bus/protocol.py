@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from enum import Enum
 from typing import NamedTuple, Protocol
@@ -17,16 +18,41 @@ class Record(NamedTuple):
     payload: bytes
 
 
+class WrongLastSequence(RuntimeError):
+    """An append with ``expect_last_seq`` found the stream at another sequence: someone else
+    appended, or an earlier pipelined append failed. Nothing was stored."""
+
+
 class Bus(Protocol):
     async def ensure_streams(self) -> None:
         """Create the command and event streams if missing (idempotent)."""
         ...
 
     async def append(
-        self, kind: StreamKind, payload: bytes, *, msg_id: str | None = None, shard: str = "0"
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
     ) -> int:
         """Durably append one message; return its stream sequence. Re-appending a
-        ``msg_id`` seen within the duplicate window returns the original sequence."""
+        ``msg_id`` seen within the duplicate window returns the original sequence. With
+        ``expect_last_seq`` the append succeeds only if the stream's last sequence is that
+        (else WrongLastSequence): a single writer's guarantee of a gap-free log."""
+        ...
+
+    async def append_nowait(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+    ) -> asyncio.Future[int]:
+        """Start an append and return the future of its sequence (pipelining)."""
         ...
 
     async def append_many(
@@ -36,14 +62,21 @@ class Bus(Protocol):
         *,
         msg_ids: Sequence[str | None] | None = None,
         shard: str = "0",
+        expect_last_seq: int | None = None,
     ) -> list[int]:
-        """Append several messages pipelined (one round trip's latency for all), in order."""
+        """Append several messages pipelined (one round trip's latency for all), in order.
+        With ``expect_last_seq`` message i expects ``expect_last_seq + i``, so if one fails
+        every later one fails too: no gaps."""
         ...
 
     def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
     ) -> AsyncIterator[Record]:
         """Every message from ``start_seq`` on, in order, then waits for new ones."""
+        ...
+
+    async def last(self, kind: StreamKind) -> Record | None:
+        """The last message of the stream, or None when it is empty."""
         ...
 
     async def last_seq(self, kind: StreamKind) -> int:
