@@ -191,6 +191,25 @@ def cmd_certification(args: argparse.Namespace, config: Config) -> int:
     return int(run_main(argv))
 
 
+def cmd_kill_switch(args: argparse.Namespace, config: Config) -> int:
+    from venue.killswitch import kill_switch
+
+    async def go() -> None:
+        info = read_runtime(config.data_dir)
+        nats_url = config.bus.url or (str(info["nats_url"]) if info and pid_alive(info.get("pid")) else "")
+        if not nats_url:
+            raise CliError("no running venue found (start it with `venue up`, or set VENUE_NATS_URL)")
+        async with database(config) as conn:
+            try:
+                result = await kill_switch(conn, nats_url, config, args.firm, release=args.release)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+        print(result)
+
+    _run(go())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="venue", description="Run and operate the trading venue.")
     p.add_argument("--config", help="the venue's TOML config file (default: built-in defaults)")
@@ -229,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     aadd.add_argument("--maker-fee-bps", type=int, default=0)
     aadd.add_argument("--taker-fee-bps", type=int, default=0)
     acct.set_defaults(func=cmd_account)
+
+    kill = sub.add_parser("kill-switch", help="stop a firm trading: cancel its orders, refuse new ones")
+    kill.add_argument("firm")
+    kill.add_argument("--release", action="store_true", help="allow the firm to trade again")
+    kill.set_defaults(func=cmd_kill_switch)
 
     cert = sub.add_parser("certification", help="FIX conformance: serve the profile or run scripts")
     cert_sub = cert.add_subparsers(dest="action", required=True)

@@ -61,6 +61,33 @@ class EngineConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     max_records_per_cycle: int = 256
 
 
+class FixSessionEntry(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    begin_string: Literal["FIX.4.4", "FIXT.1.1"]
+    target_comp_id: str
+    sender_comp_id: str = "VENUE"
+    default_appl_ver_id: str = "9"
+    username: str = ""
+    accounts: tuple[str, ...] = ()
+    stp_mode: int = 1
+    cancel_on_disconnect: bool = True
+    reset_on_logon: bool = False
+    heartbeat_min: int = 1
+    heartbeat_max: int = 300
+    max_msgs_per_sec: int = 0
+    logon_timeout: float = 10.0
+
+
+class FixConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    host: str = "0.0.0.0"
+    port: int = 9878
+    gateway_id: int = 1
+    store: Literal["postgres", "memory"] = "postgres"
+    tls_cert: str = ""
+    tls_key: str = ""
+    max_batch: int = 1024
+    sessions: tuple[FixSessionEntry, ...] = ()
+
+
 class MetricsConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 9464
@@ -110,6 +137,7 @@ class Config(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     bus: BusConfig = BusConfig()
     database: DatabaseConfig = DatabaseConfig()
     engine: EngineConfig = EngineConfig()
+    fix: FixConfig = FixConfig()
     metrics: MetricsConfig = MetricsConfig()
     assets: tuple[AssetConfig, ...] = ()
     instruments: tuple[InstrumentConfig, ...] = ()
@@ -198,6 +226,32 @@ def _check(config: Config) -> None:
             if asset not in assets:
                 raise ConfigError(f"accounts[{acct.id}].deposits: unknown asset {asset!r}")
             _positive_decimal(amount, f"accounts[{acct.id}].deposits.{asset}")
+    accounts = {a.id: a for a in config.accounts}
+    users = {u.username: u for u in config.users}
+    if not 0 < config.fix.port < 65536:
+        raise ConfigError(f"fix.port = {config.fix.port} is not a TCP port")
+    if not 0 <= config.fix.gateway_id < 64:
+        raise ConfigError("fix.gateway_id must be 0..63 (63 is reserved for operator tools)")
+    if bool(config.fix.tls_cert) != bool(config.fix.tls_key):
+        raise ConfigError("fix.tls_cert and fix.tls_key go together: set both or neither")
+    seen: set[tuple[str, str, str]] = set()
+    for sess in config.fix.sessions:
+        where = f"fix.sessions[{sess.target_comp_id}]"
+        key = (sess.begin_string, sess.sender_comp_id, sess.target_comp_id)
+        if key in seen:
+            raise ConfigError(f"{where}: the session {key} is declared twice")
+        seen.add(key)
+        if not sess.accounts:
+            raise ConfigError(f"{where}: list the accounts the session may trade (accounts = [...])")
+        for code in sess.accounts:
+            if code not in accounts:
+                raise ConfigError(f"{where}: account {code!r} is not declared in [[accounts]]")
+        if sess.username and sess.username not in users:
+            raise ConfigError(f"{where}: user {sess.username!r} is not declared in [[users]]")
+        if sess.username and any(accounts[a].firm != users[sess.username].firm for a in sess.accounts):
+            raise ConfigError(f"{where}: every account must belong to the firm of user {sess.username!r}")
+        if not 0 <= sess.stp_mode <= 4:
+            raise ConfigError(f"{where}.stp_mode must be 0..4 (docs/engine.md)")
     for user in config.users:
         if user.firm not in firms:
             raise ConfigError(f"users[{user.username}]: firm {user.firm!r} is not declared in [[firms]]")

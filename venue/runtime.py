@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from venue.bootstrap import bootstrap
 from venue.bus.jetstream import JetStreamBus
+from venue.clock import SystemClock
 from venue.config import Config
 from venue.db import connect, migrate
 from venue.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_in_use
@@ -48,8 +50,16 @@ class ServiceSpec:
     ports: Callable[[Config], dict[str, int]] = lambda config: {}
 
 
-# Filled in as components arrive; order is start order.
-SERVICES: list[ServiceSpec] = []
+def _fix_ports(config: Config) -> dict[str, int]:
+    return {"fix": config.fix.port}
+
+
+# Order is start order.
+SERVICES: list[ServiceSpec] = [
+    ServiceSpec("engine"),
+    ServiceSpec("writer"),
+    ServiceSpec("gateway", enabled=lambda config: bool(config.fix.sessions), ports=_fix_ports),
+]
 
 
 def runtime_path(data_dir: Path) -> Path:
@@ -148,8 +158,15 @@ class Venue:
         try:
             applied = await migrate(conn)
             await seed(conn, self.config)
+            bus = await JetStreamBus.connect(self.nats_url, self.config.bus, name="venue-up")
+            try:
+                issued = await bootstrap(conn, bus, self.config, SystemClock())
+            finally:
+                await bus.close()
         finally:
             await conn.close()
+        if issued:
+            log.info("engine bootstrap commands issued", count=issued)
         if applied:
             log.info("migrations applied", names=applied)
 

@@ -24,7 +24,11 @@ from venue.metrics import serve_metrics
 ServiceMain = Callable[[Config], Coroutine[Any, Any, None]]
 
 # name -> "module:function"; the runtime's SERVICES list decides which of them run.
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "engine": "engine.service:run",
+    "writer": "persistence.writer:run",
+    "gateway": "fix_gateway.order_entry.service:run",
+}
 
 
 def resolve(name: str) -> ServiceMain:

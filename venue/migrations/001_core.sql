@@ -3,12 +3,13 @@
 -- integer ticks/lots/units derived from the increments stored here.
 
 CREATE TABLE assets (
+    asset_id    serial UNIQUE,  -- the engine's integer asset id
     code        text PRIMARY KEY,
     decimals    integer NOT NULL CHECK (decimals BETWEEN 0 AND 18)
 );
 
 CREATE TABLE instruments (
-    instrument_id   serial PRIMARY KEY,
+    instrument_id   serial PRIMARY KEY,  -- the engine's integer instrument id
     symbol          text NOT NULL UNIQUE,
     base            text NOT NULL REFERENCES assets(code),
     quote           text NOT NULL REFERENCES assets(code),
@@ -30,7 +31,7 @@ CREATE TABLE firms (
 );
 
 CREATE TABLE accounts (
-    account_id      serial PRIMARY KEY,
+    account_id      serial PRIMARY KEY,  -- the engine's integer account id (0 = fee account)
     account_code    text NOT NULL UNIQUE,
     firm_id         text NOT NULL REFERENCES firms(firm_id),
     stp_group       text NOT NULL DEFAULT '',

@@ -1,0 +1,290 @@
+"""The gateway's order book: a pure projection of the event stream, and the reports it implies.
+
+``OrderBook.apply(evt_seq, events, metas)`` folds one event batch (the engine's answer to one
+command record, with the requests' metadata) into per-order state and returns the reports to
+send, each addressed to the FIX session that entered the order or the request. Replaying the
+same event stream from the start rebuilds the same state and the same reports with the same
+ExecIDs (``<evt_seq>-<n>``), which is how a restarted gateway knows what it already sent.
+
+Invariants: cum_qty + leaves_qty == order quantity while live; avg_px = sum(px * qty) / cum_qty;
+an order's ClOrdID stays known after it is done, so a ClOrdID is never reused per account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from engine import commands as c
+from venue.bus.envelope import RequestMeta
+from venue.enums import OrdStatus
+from venue.instruments import InstrumentSpec
+from venue.rejects import CancelReason, reject_text
+from venue.rejects import cxl_rej_reason as cxl_code
+from venue.rejects import ord_rej_reason as rej_code
+
+from . import reports
+from .refdata import RefData
+
+_SIDE = {c.BUY: "1", c.SELL: "2"}
+_ORD_TYPE = {0: "1", 1: "2", 2: "3", 3: "4"}
+_TIF = {0: "0", 1: "1", 2: "3", 3: "4", 4: "6"}
+_CANCEL_TEXT = {
+    CancelReason.USER: "",
+    CancelReason.IOC_REMAINDER: "unfilled remainder of an immediate order canceled",
+    CancelReason.FOK_UNFILLABLE: "fill-or-kill order could not be filled in full",
+    CancelReason.SELF_TRADE: "canceled by self-trade prevention",
+    CancelReason.MASS_CANCEL: "mass cancel",
+    CancelReason.DAY_EXPIRED: "day order expired at end of session",
+    CancelReason.GTD_EXPIRED: "good-till-date order expired",
+}
+
+
+class Report(NamedTuple):
+    session: str
+    msg_type: str
+    fields: list[tuple[int, str | bytes | int]]
+    evt_seq: int
+
+
+@dataclass(slots=True)
+class Order:
+    order_id: int
+    session: str
+    account: str
+    symbol: str
+    spec: InstrumentSpec
+    side: str
+    ord_type: str
+    tif: str
+    cl_ord_id: str
+    price: int
+    stop_price: int
+    qty: int
+    leaves: int
+    cum_qty: int = 0
+    cum_value: int = 0  # sum of price units x quantity units over fills
+    status: str = OrdStatus.NEW.value
+    live: bool = True
+    orig_cl_ord_id: str = ""
+
+    def avg_px(self) -> Decimal:
+        if self.cum_qty == 0:
+            return Decimal(0)
+        avg = self.spec.price_unit * Decimal(self.cum_value) / Decimal(self.cum_qty)
+        return avg.quantize(Decimal(1).scaleb(-(self.spec.price_scale + 6))).normalize()
+
+
+@dataclass
+class OrderBook:
+    refdata: RefData
+    fix44: Callable[[str], bool]
+    transact_time: Callable[[], bytes]
+    orders: dict[int, Order] = field(default_factory=dict)
+    by_cl_ord_id: dict[tuple[str, str], Order] = field(default_factory=dict)
+    _n: int = 0
+    _evt_seq: int = 0
+
+    # ------------------------------------------------------------ queries
+    def find(self, account: str, cl_ord_id: str) -> Order | None:
+        return self.by_cl_ord_id.get((account, cl_ord_id))
+
+    def live_orders(self, session: str | None = None, account: str | None = None) -> list[Order]:
+        return [
+            o for o in self.orders.values()
+            if o.live and (session is None or o.session == session) and (account is None or o.account == account)
+        ]
+
+    # ------------------------------------------------------------ folding events
+    def apply(self, evt_seq: int, events: Iterable[c.Event], metas: dict[int, RequestMeta]) -> list[Report]:
+        self._evt_seq, self._n = evt_seq, 0
+        out: list[Report] = []
+        for ev in events:
+            handler = _HANDLERS.get(type(ev))
+            if handler is not None:
+                handler(self, ev, metas.get(ev.seq), out)
+        return out
+
+    def _exec_id(self) -> str:
+        self._n += 1
+        return f"{self._evt_seq}-{self._n}"
+
+    def _er(self, o: Order, exec_type: str, out: list[Report], **extra: object) -> None:
+        spec = o.spec
+        fix44 = self.fix44(o.session)
+        if exec_type == "L" and fix44:
+            exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
+        fields = reports.execution_report(
+            order_id=str(o.order_id),
+            cl_ord_id=o.cl_ord_id,
+            orig_cl_ord_id=extra.pop("orig_cl_ord_id", "") or "",  # type: ignore[arg-type]
+            exec_id=self._exec_id(),
+            exec_type=exec_type,
+            ord_status=o.status,
+            account=o.account,
+            symbol=o.symbol,
+            side=o.side,
+            order_qty=spec.qty_decimal(o.qty),
+            ord_type=o.ord_type,
+            price=spec.price_decimal(o.price) if o.ord_type in ("2", "4") else None,
+            stop_px=spec.price_decimal(o.stop_price) if o.stop_price else None,
+            time_in_force=o.tif,
+            leaves_qty=spec.qty_decimal(o.leaves),
+            cum_qty=spec.qty_decimal(o.cum_qty),
+            avg_px=o.avg_px(),
+            transact_time=self.transact_time(),
+            fix44=fix44,
+            **extra,  # type: ignore[arg-type]
+        )
+        if o.session:
+            out.append(Report(o.session, "8", list(fields), self._evt_seq))
+
+    def _accepted(self, ev: c.OrderAccepted, meta: RequestMeta | None, out: list[Report]) -> None:
+        spec = self.refdata.instruments_by_id.get(ev.instrument)
+        account = self.refdata.accounts_by_id.get(ev.account)
+        if spec is None or account is None:
+            return  # an instrument/account this gateway has not loaded yet
+        o = Order(
+            order_id=ev.order_id,
+            session=meta.session if meta else "",
+            account=account.code,
+            symbol=spec.symbol,
+            spec=spec,
+            side=_SIDE[ev.side],
+            ord_type=_ORD_TYPE.get(ev.ord_type, "2"),
+            tif=_TIF.get(ev.tif, "0"),
+            cl_ord_id=meta.cl_ord_id if meta else str(ev.order_id),
+            price=ev.price,
+            stop_price=ev.stop_price,
+            qty=ev.qty,
+            leaves=ev.qty,
+        )
+        self.orders[o.order_id] = o
+        self.by_cl_ord_id[(o.account, o.cl_ord_id)] = o
+        self._er(o, "0", out)
+
+    def _rejected(self, ev: c.Rejected, meta: RequestMeta | None, out: list[Report]) -> None:
+        if meta is None or not meta.session:
+            return
+        fix44 = self.fix44(meta.session)
+        text = reject_text(ev.code)
+        if ev.command == c.CmdType.NEW_ORDER:
+            zero = Decimal(0)
+            qty = Decimal(meta.qty) if meta.qty else None
+            fields = reports.execution_report(
+                order_id="NONE", cl_ord_id=meta.cl_ord_id, exec_id=self._exec_id(), exec_type="8",
+                ord_status="8", account=meta.account, symbol=meta.symbol, side=meta.side or "1",
+                order_qty=qty, ord_type=meta.ord_type, leaves_qty=zero, cum_qty=zero, avg_px=zero,
+                ord_rej_reason=reports.ord_rej_reason(rej_code(ev.code), fix44), text=text,
+                transact_time=self.transact_time(), fix44=fix44,
+            )
+            out.append(Report(meta.session, "8", list(fields), self._evt_seq))
+        elif ev.command in (c.CmdType.CANCEL, c.CmdType.REPLACE):
+            o = self.orders.get(ev.ref_id)
+            fields = reports.cancel_reject(
+                order_id=str(ev.ref_id) if o else "NONE", cl_ord_id=meta.cl_ord_id,
+                orig_cl_ord_id=meta.orig_cl_ord_id, ord_status=o.status if o else "8",
+                response_to="1" if ev.command == c.CmdType.CANCEL else "2",
+                reason=reports.cxl_rej_reason(cxl_code(ev.code), fix44), text=text,
+                transact_time=self.transact_time(), account=meta.account,
+            )
+            self._n += 1
+            out.append(Report(meta.session, "9", list(fields), self._evt_seq))
+        elif ev.command == c.CmdType.MASS_CANCEL:
+            fields = reports.mass_cancel_report(
+                cl_ord_id=meta.cl_ord_id, order_id=f"MC{meta.seq}", request_type=meta.extra or "7",
+                response="0", affected=0, reject_reason=99, text=text, transact_time=self.transact_time(),
+            )
+            self._n += 1
+            out.append(Report(meta.session, "r", list(fields), self._evt_seq))
+
+    def _trade(self, ev: c.Trade, meta: RequestMeta | None, out: list[Report]) -> None:
+        for order_id, leaves, fee, maker in (
+            (ev.maker_order_id, ev.maker_leaves, ev.maker_fee, True),
+            (ev.taker_order_id, ev.taker_leaves, ev.taker_fee, False),
+        ):
+            o = self.orders.get(order_id)
+            if o is None:
+                continue
+            o.cum_qty += ev.qty
+            o.cum_value += ev.price * ev.qty
+            o.leaves = leaves
+            if leaves == 0:
+                o.status, o.live = OrdStatus.FILLED.value, False
+            else:
+                o.status = OrdStatus.PARTIALLY_FILLED.value
+            spec = o.spec
+            self._er(
+                o, "F", out,
+                last_px=spec.price_decimal(ev.price), last_qty=spec.qty_decimal(ev.qty),
+                commission=spec.quote_decimal(fee), last_liquidity="1" if maker else "2",
+                aggressor=not maker,
+            )
+
+    def _canceled(self, ev: c.OrderCanceled | c.OrderExpired, meta: RequestMeta | None, out: list[Report]) -> None:
+        o = self.orders.get(ev.order_id)
+        if o is None:
+            return
+        o.leaves = ev.leaves_qty
+        if ev.leaves_qty > 0:  # partial cancel (self-trade decrement): the order stays live
+            o.qty -= ev.canceled_qty
+            self._er(o, "D", out, text=_CANCEL_TEXT.get(CancelReason(ev.reason), ""))
+            return
+        o.live = False
+        expired = isinstance(ev, c.OrderExpired) or ev.reason in (CancelReason.DAY_EXPIRED, CancelReason.GTD_EXPIRED)
+        o.status = OrdStatus.EXPIRED.value if expired else OrdStatus.CANCELED.value
+        orig = ""
+        if meta is not None and ev.reason == CancelReason.USER and meta.cl_ord_id and meta.orig_cl_ord_id:
+            orig = o.cl_ord_id
+            o.cl_ord_id = meta.cl_ord_id
+            self.by_cl_ord_id[(o.account, o.cl_ord_id)] = o
+        text = _CANCEL_TEXT.get(CancelReason(ev.reason), "") if ev.reason in CancelReason._value2member_map_ else ""
+        if meta is not None and meta.source in ("cancel-on-disconnect", "kill-switch"):
+            text = meta.source.replace("-", " ")
+        self._er(o, "C" if expired else "4", out, orig_cl_ord_id=orig, text=text)
+
+    def _replaced(self, ev: c.OrderReplaced, meta: RequestMeta | None, out: list[Report]) -> None:
+        o = self.orders.get(ev.order_id)
+        if o is None:
+            return
+        orig = o.cl_ord_id
+        if meta is not None and meta.cl_ord_id:
+            o.cl_ord_id = meta.cl_ord_id
+            self.by_cl_ord_id[(o.account, o.cl_ord_id)] = o
+        o.price, o.qty, o.leaves = ev.price, ev.qty, ev.leaves_qty
+        self._er(o, "5", out, orig_cl_ord_id=orig)
+
+    def _triggered(self, ev: c.OrderTriggered, meta: RequestMeta | None, out: list[Report]) -> None:
+        o = self.orders.get(ev.order_id)
+        if o is not None:
+            self._er(o, "L", out, text="stop triggered")
+
+    def _mass_canceled(self, ev: c.MassCanceled, meta: RequestMeta | None, out: list[Report]) -> None:
+        if meta is None or not meta.session or meta.source != "fix":
+            return
+        fields = reports.mass_cancel_report(
+            cl_ord_id=meta.cl_ord_id, order_id=f"MC{meta.seq}", request_type=meta.extra or "7",
+            response=meta.extra or "7", affected=ev.count, symbol=meta.symbol, side=meta.side,
+            transact_time=self.transact_time(),
+        )
+        self._n += 1
+        out.append(Report(meta.session, "r", list(fields), self._evt_seq))
+
+    # ------------------------------------------------------------ status (answered locally)
+    def status_report(self, o: Order, out: list[Report], evt_seq: int, extra: dict[str, object] | None = None) -> None:
+        self._evt_seq, self._n = evt_seq, 0
+        self._er(o, "I", out, **(extra or {}))
+
+
+_HANDLERS: dict[type, Callable[[OrderBook, object, RequestMeta | None, list[Report]], None]] = {
+    c.OrderAccepted: OrderBook._accepted,  # type: ignore[dict-item]
+    c.Rejected: OrderBook._rejected,  # type: ignore[dict-item]
+    c.Trade: OrderBook._trade,  # type: ignore[dict-item]
+    c.OrderCanceled: OrderBook._canceled,  # type: ignore[dict-item]
+    c.OrderExpired: OrderBook._canceled,  # type: ignore[dict-item]
+    c.OrderReplaced: OrderBook._replaced,  # type: ignore[dict-item]
+    c.OrderTriggered: OrderBook._triggered,  # type: ignore[dict-item]
+    c.MassCanceled: OrderBook._mass_canceled,  # type: ignore[dict-item]
+}

@@ -1,0 +1,290 @@
+"""FIX order-entry requests -> engine commands (pure functions, no I/O).
+
+Each translator returns either ``(command, meta)`` — ready to queue for the command log — or a
+``Refusal`` the application answers at once (ExecutionReport 150=8 for a new order,
+OrderCancelReject for a cancel/replace). Refusals at this edge use the same reject table as
+the engine (venue.rejects), so a client sees one set of reasons wherever a check happens.
+
+Tag mapping (docs/fix.md, "Order entry"): Side(54) 1/2; OrdType(40) 1 market, 2 limit, 3 stop,
+4 stop limit; TimeInForce(59) 0 DAY (default), 1 GTC, 3 IOC, 4 FOK, 6 GTD (ExpireTime 126);
+Price(44); StopPx(99); OrderQty(38); MaxFloor(111) iceberg display quantity; ExecInst(18)
+containing 6 post-only; SelfTradePreventionMode(7928, venue tag) 1 cancel newest, 2 cancel
+oldest, 3 cancel both, 4 decrement and cancel (default: the session's stp_mode).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from engine import commands as c
+from fix_gateway.codec import FixMessage
+from fix_gateway.session.times import parse_utc
+from venue.bus.envelope import RequestMeta
+from venue.fixedpoint import NotANumber, OffIncrement, parse_decimal
+from venue.instruments import InstrumentSpec
+from venue.rejects import RejectCode, cxl_rej_reason, ord_rej_reason, reject_text
+
+from .refdata import AccountRef, RefData
+
+TAG_STP_MODE = 7928
+
+_ORD_TYPES = {b"1": c.OrdTypeCode.MARKET, b"2": c.OrdTypeCode.LIMIT, b"3": c.OrdTypeCode.STOP, b"4": c.OrdTypeCode.STOP_LIMIT}
+_TIFS = {b"0": c.TifCode.DAY, b"1": c.TifCode.GTC, b"3": c.TifCode.IOC, b"4": c.TifCode.FOK, b"6": c.TifCode.GTD}
+_SIDES = {b"1": c.BUY, b"2": c.SELL}
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    session_id: str
+    firm: str
+    accounts: tuple[str, ...]  # accounts this session may trade; the first is the default
+    stp_mode: int = 1  # venue.enums.SelfTradePrevention
+    fix44: bool = True
+    cancel_on_disconnect: bool = False
+
+
+class Refusal(NamedTuple):
+    ord_rej_reason: int  # 103 for new orders
+    cxl_rej_reason: int  # 102 for cancels / replaces
+    text: str
+
+    @classmethod
+    def of(cls, code: RejectCode, detail: str = "") -> Refusal:
+        text = reject_text(code)
+        return cls(ord_rej_reason(code), cxl_rej_reason(code), f"{text}: {detail}" if detail else text)
+
+
+class OrderRef(NamedTuple):
+    """What a cancel/replace needs to know about a live order."""
+
+    order_id: int
+    account: str
+    symbol: str
+    side: str
+    live: bool
+
+
+def _text(msg: FixMessage, tag: int) -> str:
+    value = msg.get(tag)
+    return value.decode("latin-1") if value is not None else ""
+
+
+def _decimal(msg: FixMessage, tag: int) -> Decimal | None:
+    value = msg.get(tag)
+    if value is None:
+        return None
+    return parse_decimal(value)
+
+
+def _account(ctx: SessionContext, refdata: RefData, msg: FixMessage) -> AccountRef | Refusal:
+    code = _text(msg, 1) or (ctx.accounts[0] if ctx.accounts else "")
+    if code not in ctx.accounts:
+        return Refusal.of(RejectCode.UNKNOWN_ACCOUNT, f"account {code!r} is not tradable on this session")
+    ref = refdata.accounts.get(code)
+    if ref is None:
+        return Refusal.of(RejectCode.UNKNOWN_ACCOUNT, code)
+    if ref.firm in refdata.killed_firms:
+        return Refusal(3, 99, f"trading disabled for firm {ref.firm} (kill switch)")
+    return ref
+
+
+def _instrument(refdata: RefData, msg: FixMessage) -> InstrumentSpec | Refusal:
+    symbol = _text(msg, 55)
+    spec = refdata.instruments.get(symbol)
+    if spec is None:
+        return Refusal.of(RejectCode.UNKNOWN_INSTRUMENT, symbol or "(no Symbol)")
+    return spec
+
+
+def _price(spec: InstrumentSpec, value: Decimal | None, what: str) -> int | Refusal:
+    if value is None:
+        return 0
+    try:
+        return spec.price_units(value)
+    except OffIncrement:
+        return Refusal.of(RejectCode.PRICE_OFF_TICK, f"{what} {value} (tick {spec.tick_size})")
+
+
+def _qty(spec: InstrumentSpec, value: Decimal | None, what: str) -> int | Refusal:
+    if value is None:
+        return 0
+    try:
+        return spec.qty_units(value)
+    except OffIncrement:
+        return Refusal.of(RejectCode.QTY_OFF_LOT, f"{what} {value} (lot {spec.lot_size})")
+
+
+def new_order(
+    ctx: SessionContext, refdata: RefData, msg: FixMessage, order_id: int, now_ns: int
+) -> tuple[c.NewOrder, RequestMeta] | Refusal:
+    try:
+        return _new_order(ctx, refdata, msg, order_id, now_ns)
+    except NotANumber as exc:
+        return Refusal(99, 99, str(exc))
+
+
+def _new_order(
+    ctx: SessionContext, refdata: RefData, msg: FixMessage, order_id: int, now_ns: int
+) -> tuple[c.NewOrder, RequestMeta] | Refusal:
+    account = _account(ctx, refdata, msg)
+    if isinstance(account, Refusal):
+        return account
+    spec = _instrument(refdata, msg)
+    if isinstance(spec, Refusal):
+        return spec
+    side = _SIDES.get(msg.get(54) or b"")
+    if side is None:
+        return Refusal.of(RejectCode.INVALID_SIDE, _text(msg, 54))
+    ord_type = _ORD_TYPES.get(msg.get(40) or b"")
+    if ord_type is None:
+        return Refusal.of(RejectCode.INVALID_ORD_TYPE, _text(msg, 40))
+    tif = _TIFS.get(msg.get(59) or b"0")
+    if tif is None:
+        return Refusal.of(RejectCode.INVALID_TIF, f"TimeInForce {_text(msg, 59)} not supported")
+    qty_dec = _decimal(msg, 38)
+    if qty_dec is None or qty_dec <= 0:
+        return Refusal.of(RejectCode.QTY_NOT_POSITIVE)
+    qty = _qty(spec, qty_dec, "OrderQty")
+    if isinstance(qty, Refusal):
+        return qty
+    price_dec = _decimal(msg, 44)
+    if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) and (price_dec is None or price_dec <= 0):
+        return Refusal.of(RejectCode.INVALID_PRICE, "limit orders need a positive Price(44)")
+    price = _price(spec, price_dec, "Price") if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) else 0
+    if isinstance(price, Refusal):
+        return price
+    stop_dec = _decimal(msg, 99)
+    stop = 0
+    if ord_type in (c.OrdTypeCode.STOP, c.OrdTypeCode.STOP_LIMIT):
+        if stop_dec is None or stop_dec <= 0:
+            return Refusal.of(RejectCode.INVALID_STOP_PRICE, "stop orders need a positive StopPx(99)")
+        stop_or = _price(spec, stop_dec, "StopPx")
+        if isinstance(stop_or, Refusal):
+            return stop_or
+        stop = stop_or
+    display = _qty(spec, _decimal(msg, 111), "MaxFloor")
+    if isinstance(display, Refusal):
+        return display
+    flags = c.FLAG_POST_ONLY if b"6" in (msg.get(18) or b"").split(b" ") else 0
+    stp_raw = msg.get(TAG_STP_MODE)
+    stp = ctx.stp_mode
+    if stp_raw is not None:
+        if stp_raw not in (b"0", b"1", b"2", b"3", b"4"):
+            return Refusal.of(RejectCode.INVALID_STP_MODE, stp_raw.decode("latin-1"))
+        stp = int(stp_raw)
+    expire = 0
+    if tif == c.TifCode.GTD:
+        raw = msg.get(126)
+        parsed = parse_utc(raw) if raw else None
+        if parsed is None:
+            return Refusal.of(RejectCode.INVALID_EXPIRE_TIME, "GTD needs ExpireTime(126)")
+        expire = parsed
+    command = c.NewOrder(
+        seq=order_id,
+        ts=now_ns,
+        order_id=order_id,
+        account=account.account_id,
+        instrument=spec.instrument_id,
+        side=side,
+        ord_type=int(ord_type),
+        tif=int(tif),
+        price=price,
+        qty=qty,
+        stop_price=stop,
+        display_qty=display,
+        flags=flags,
+        stp=stp,
+        expire_time=expire,
+    )
+    meta = RequestMeta(
+        seq=order_id,
+        session=ctx.session_id,
+        cl_ord_id=_text(msg, 11),
+        account=account.code,
+        symbol=spec.symbol,
+        firm=account.firm,
+        source="fix",
+        side=_text(msg, 54),
+        ord_type=_text(msg, 40),
+        price=_text(msg, 44),
+        qty=_text(msg, 38),
+    )
+    return command, meta
+
+
+def cancel(
+    ctx: SessionContext, refdata: RefData, msg: FixMessage, order: OrderRef | None, seq: int, now_ns: int
+) -> tuple[c.Cancel, RequestMeta] | Refusal:
+    account = _account(ctx, refdata, msg)
+    if isinstance(account, Refusal):
+        return account
+    if order is None or order.account != account.code:
+        return Refusal(5, 1, f"unknown order: OrigClOrdID {_text(msg, 41)!r}")
+    if not order.live:
+        return Refusal(5, 0, "too late to cancel: the order is done")
+    meta = RequestMeta(
+        seq=seq, session=ctx.session_id, cl_ord_id=_text(msg, 11), orig_cl_ord_id=_text(msg, 41),
+        account=account.code, symbol=order.symbol, firm=account.firm, source="fix", side=order.side,
+    )
+    return c.Cancel(seq=seq, ts=now_ns, order_id=order.order_id, account=account.account_id), meta
+
+
+def replace(
+    ctx: SessionContext, refdata: RefData, msg: FixMessage, order: OrderRef | None, seq: int, now_ns: int
+) -> tuple[c.Replace, RequestMeta] | Refusal:
+    account = _account(ctx, refdata, msg)
+    if isinstance(account, Refusal):
+        return account
+    if order is None or order.account != account.code:
+        return Refusal(5, 1, f"unknown order: OrigClOrdID {_text(msg, 41)!r}")
+    if not order.live:
+        return Refusal(5, 0, "too late to replace: the order is done")
+    spec = refdata.instruments.get(order.symbol)
+    assert spec is not None
+    if _text(msg, 55) not in ("", order.symbol) or _text(msg, 54) not in ("", order.side):
+        return Refusal(99, 99, "a replace cannot change Symbol or Side")
+    try:
+        qty_dec = _decimal(msg, 38)
+        price_dec = _decimal(msg, 44)
+    except NotANumber as exc:
+        return Refusal(99, 99, str(exc))
+    if qty_dec is None or qty_dec <= 0:
+        return Refusal.of(RejectCode.QTY_NOT_POSITIVE)
+    qty = _qty(spec, qty_dec, "OrderQty")
+    if isinstance(qty, Refusal):
+        return qty
+    price = _price(spec, price_dec, "Price")
+    if isinstance(price, Refusal):
+        return price
+    meta = RequestMeta(
+        seq=seq, session=ctx.session_id, cl_ord_id=_text(msg, 11), orig_cl_ord_id=_text(msg, 41),
+        account=account.code, symbol=order.symbol, firm=account.firm, source="fix", side=order.side,
+        price=_text(msg, 44), qty=_text(msg, 38),
+    )
+    return c.Replace(seq=seq, ts=now_ns, order_id=order.order_id, account=account.account_id, price=price, qty=qty), meta
+
+
+def mass_cancel(
+    ctx: SessionContext, refdata: RefData, msg: FixMessage, seq: int, now_ns: int
+) -> tuple[c.MassCancel, RequestMeta] | Refusal:
+    """MassCancelRequestType(530): 1 by Symbol, 7 all orders (of the account)."""
+    account = _account(ctx, refdata, msg)
+    if isinstance(account, Refusal):
+        return account
+    kind = _text(msg, 530)
+    instrument = 0
+    if kind == "1":
+        spec = _instrument(refdata, msg)
+        if isinstance(spec, Refusal):
+            return spec
+        instrument = spec.instrument_id
+    elif kind != "7":
+        return Refusal(99, 99, f"MassCancelRequestType {kind!r} not supported (1 or 7)")
+    side = _SIDES.get(msg.get(54) or b"", c.BOTH_SIDES)
+    meta = RequestMeta(
+        seq=seq, session=ctx.session_id, cl_ord_id=_text(msg, 11), account=account.code,
+        symbol=_text(msg, 55), firm=account.firm, source="fix", side=_text(msg, 54), extra=kind,
+    )
+    return c.MassCancel(seq=seq, ts=now_ns, account=account.account_id, instrument=instrument, side=side), meta

@@ -1,0 +1,337 @@
+"""The order-entry gateway process: FIX acceptor + command batching + event projection.
+
+Start: load reference data; replay the whole event stream into the order book (reports are
+not sent for events a session was already given: ``fix_delivery`` and the ExecIDs in its
+message store say how far that is); only then accept connections. Live: requests become
+command records, one Envelope per event-loop turn (at most ``fix.max_batch`` records) is
+appended to the command log with a ``Nats-Msg-Id`` (retried until acknowledged); every event
+batch is folded into the order book and its reports pushed to the sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import re
+import ssl
+from typing import Any
+
+import asyncpg
+from prometheus_client import Counter, Gauge
+
+from engine import wire
+from fix_gateway.acceptor import Acceptor
+from fix_gateway.config import AcceptorConfig, SessionConfig
+from fix_gateway.session.times import format_utc
+from fix_gateway.store import MessageStoreFactory
+from venue.bus.envelope import (
+    Envelope,
+    RequestMeta,
+    decode_envelope,
+    decode_meta,
+    encode_envelope,
+    encode_meta,
+)
+from venue.bus.jetstream import JetStreamBus
+from venue.bus.protocol import Bus, StreamKind
+from venue.clock import Clock, SystemClock
+from venue.config import Config, FixSessionEntry
+from venue.logs import get_logger
+from venue.passwords import verify_password
+
+from .app import OrderEntryApplication
+from .ids import IdAllocator
+from .orders import OrderBook, Report
+from .refdata import RefData
+from .requests import SessionContext
+
+log = get_logger("fix_gateway.order_entry")
+
+COMMANDS = Counter("venue_gateway_commands_total", "Command records sent to the command log")
+BATCHES = Counter("venue_gateway_command_batches_total", "Command batches appended")
+REPORTS = Counter("venue_gateway_reports_total", "Reports handed to FIX sessions")
+EVT_SEQ = Gauge("venue_gateway_event_seq", "Last event-stream sequence applied")
+
+KILL_SWITCH_SUBJECT = "venue.ctl.kill-switch"
+_EXEC_ID = re.compile(rb"\x0117=(\d+)-\d+\x01")
+
+
+def session_config(entry: FixSessionEntry) -> SessionConfig:
+    return SessionConfig(
+        begin_string=entry.begin_string,
+        sender_comp_id=entry.sender_comp_id,
+        target_comp_id=entry.target_comp_id,
+        default_appl_ver_id=entry.default_appl_ver_id,
+        heartbeat_min=entry.heartbeat_min,
+        heartbeat_max=entry.heartbeat_max,
+        reset_on_logon=entry.reset_on_logon,
+        max_msgs_per_sec=entry.max_msgs_per_sec,
+        logon_timeout=entry.logon_timeout,
+        cancel_on_disconnect=entry.cancel_on_disconnect,
+        username_required=bool(entry.username),
+        password_required=bool(entry.username),
+    )
+
+
+class Gateway:
+    def __init__(
+        self,
+        config: Config,
+        bus: Bus,
+        pool: asyncpg.Pool | None,
+        refdata: RefData,
+        store_factory: MessageStoreFactory,
+        *,
+        clock: Clock | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.config = config
+        self.bus = bus
+        self.pool = pool
+        self.refdata = refdata
+        self.clock = clock or SystemClock()
+        self.source = f"fix-gw-{config.fix.gateway_id}"
+        entries = {session_config(e).session_id: e for e in config.fix.sessions}
+        self.entries = entries
+        self.contexts = {
+            sid: SessionContext(
+                session_id=sid,
+                firm=refdata.accounts[e.accounts[0]].firm if e.accounts and e.accounts[0] in refdata.accounts else "",
+                accounts=e.accounts,
+                stp_mode=e.stp_mode,
+                fix44=e.begin_string == "FIX.4.4",
+                cancel_on_disconnect=e.cancel_on_disconnect,
+            )
+            for sid, e in entries.items()
+        }
+        self.book = OrderBook(
+            refdata,
+            lambda sid: (ctx := self.contexts.get(sid)) is None or ctx.fix44,
+            lambda: format_utc(self.clock.now_ns()),
+        )
+        self.app = OrderEntryApplication(
+            self.contexts, refdata, self.book, IdAllocator(config.fix.gateway_id, self.clock), self.clock, self.submit
+        )
+        self.acceptor = Acceptor(
+            [session_config(e) for e in config.fix.sessions],
+            self.app,
+            store_factory,
+            ssl_context=ssl_context,
+            authenticator=self._authenticate,
+            config=AcceptorConfig(host=config.fix.host, port=config.fix.port),
+        )
+        self._pending: list[tuple[bytes, RequestMeta]] = []
+        self._wake = asyncio.Event()
+        self._unacked: collections.deque[tuple[asyncio.Future[int], bytes, str]] = collections.deque()
+        self._batch_id = 0
+        self.delivered: dict[str, int] = {}
+        self.delivered_before: dict[str, int] = {}  # as loaded at start
+        self._delivered_dirty: set[str] = set()
+        self.evt_seq = 0
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.ready = asyncio.Event()
+
+    # ------------------------------------------------------------ authentication
+    async def _authenticate(self, session_id: str, username: str | None, password: str | None) -> bool:
+        entry = self.entries.get(session_id)
+        if entry is None or not entry.username:
+            return True
+        if username != entry.username or not password or self.pool is None:
+            return False
+        row = await self.pool.fetchrow("SELECT password_hash FROM users WHERE username = $1", username)
+        if row is None:
+            return False
+        return await asyncio.to_thread(verify_password, row["password_hash"], password)
+
+    # ------------------------------------------------------------ commands out
+    def submit(self, record: bytes, meta: RequestMeta) -> None:
+        self._pending.append((record, meta))
+        self._wake.set()
+
+    async def _flusher(self) -> None:
+        max_batch = self.config.fix.max_batch
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:max_batch], self._pending[max_batch:]
+                self._batch_id += 1
+                env = Envelope(
+                    1, "cmd", self.source, self._batch_id, 0, len(batch),
+                    b"".join(r for r, _ in batch), encode_meta([m for _, m in batch]),
+                )
+                payload = encode_envelope(env)
+                msg_id = f"{self.source}:{self.clock.now_ns()}:{self._batch_id}"
+                future = await self.bus.append_nowait(
+                    StreamKind.COMMANDS, payload, msg_id=msg_id, shard=self.config.engine.shard
+                )
+                self._unacked.append((future, payload, msg_id))
+                COMMANDS.inc(len(batch))
+                BATCHES.inc()
+                self._reap()
+
+    def _reap(self) -> None:
+        while self._unacked and self._unacked[0][0].done():
+            future, payload, msg_id = self._unacked.popleft()
+            if future.exception() is not None:
+                # Not acknowledged: append again with the same id (JetStream drops a duplicate).
+                log.warning("command batch not acknowledged; retrying", msg_id=msg_id, error=str(future.exception()))
+                self._tasks.append(asyncio.create_task(self._retry(payload, msg_id)))
+
+    async def _retry(self, payload: bytes, msg_id: str) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self.bus.append(StreamKind.COMMANDS, payload, msg_id=msg_id, shard=self.config.engine.shard)
+                return
+            except Exception as exc:
+                log.warning("command batch retry failed", msg_id=msg_id, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _ack_watch(self) -> None:
+        while True:
+            if self._unacked:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait([self._unacked[0][0]], timeout=1.0)
+                self._reap()
+            else:
+                await asyncio.sleep(0.05)
+
+    # ------------------------------------------------------------ events in
+    def on_event_record(self, seq: int, payload: bytes) -> list[Report]:
+        env = decode_envelope(payload)
+        metas = {m.seq: m for m in decode_meta(env.meta)}
+        events = wire.decode_events(env.body) if env.body else []
+        reports = self.book.apply(seq, events, metas)
+        self.app.settle(metas)
+        self.evt_seq = seq
+        EVT_SEQ.set(seq)
+        return reports
+
+    def deliver(self, reports: list[Report]) -> None:
+        for r in reports:
+            if r.session not in self.acceptor.sessions or r.evt_seq <= self.delivered_before.get(r.session, 0):
+                continue  # handed to the session before this gateway started
+            self.acceptor.send(r.session, r.msg_type, r.fields)
+            self.delivered[r.session] = r.evt_seq
+            self._delivered_dirty.add(r.session)
+            REPORTS.inc()
+
+    async def _load_delivered(self) -> None:
+        if self.pool is None:
+            return
+        async with self.pool.acquire() as conn:
+            for sid in self.acceptor.sessions:
+                value = await conn.fetchval("SELECT evt_seq FROM fix_delivery WHERE session_id = $1", sid) or 0
+                rows = await conn.fetch(
+                    "SELECT raw FROM fix_messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 2000", sid
+                )
+                for r in rows:
+                    m = _EXEC_ID.search(bytes(r["raw"]))
+                    if m:
+                        value = max(value, int(m.group(1)))
+                        break
+                self.delivered[sid] = self.delivered_before[sid] = value
+
+    async def _save_delivered(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            if not self._delivered_dirty or self.pool is None:
+                continue
+            dirty, self._delivered_dirty = self._delivered_dirty, set()
+            try:
+                await self.pool.executemany(
+                    "INSERT INTO fix_delivery(session_id, evt_seq) VALUES ($1, $2) ON CONFLICT (session_id)"
+                    " DO UPDATE SET evt_seq = GREATEST(fix_delivery.evt_seq, EXCLUDED.evt_seq)",
+                    [(sid, self.delivered[sid]) for sid in dirty],
+                )
+            except Exception as exc:  # the database may be away for a while: keep trading
+                self._delivered_dirty |= dirty
+                log.warning("delivery mark not saved", error=str(exc))
+
+    async def _consume(self, catch_up_to: int) -> None:
+        if catch_up_to == 0:
+            self.ready.set()
+        async for rec in self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard):
+            self.deliver(self.on_event_record(rec.seq, rec.payload))
+            if not self.ready.is_set() and rec.seq >= catch_up_to:
+                self.ready.set()
+
+    # ------------------------------------------------------------ kill switch
+    def kill_switch(self, firm: str, killed: bool) -> None:
+        if killed:
+            self.refdata.killed_firms.add(firm)
+        else:
+            self.refdata.killed_firms.discard(firm)
+        log.warning("kill switch", firm=firm, killed=killed)
+
+    # ------------------------------------------------------------ lifecycle
+    async def _on_kill_switch(self, msg: Any) -> None:
+        try:
+            data = json.loads(msg.data)
+            self.kill_switch(str(data["firm"]), bool(data["killed"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("bad kill-switch message", error=str(exc))
+
+    async def start(self) -> None:
+        client = getattr(self.bus, "client", None)
+        if client is not None:  # JetStream: operator control messages on core NATS
+            await client.subscribe(KILL_SWITCH_SUBJECT, cb=self._on_kill_switch)
+        await self._load_delivered()
+        catch_up_to = await self.bus.last_seq(StreamKind.EVENTS)
+        self._tasks += [
+            asyncio.create_task(self._consume(catch_up_to)),
+            asyncio.create_task(self._flusher()),
+            asyncio.create_task(self._ack_watch()),
+            asyncio.create_task(self._save_delivered()),
+        ]
+        await self.ready.wait()  # the order book is current: duplicate checks are sound
+        await self.acceptor.start(self.config.fix.host, self.config.fix.port)
+        log.info("order entry ready", port=self.acceptor.port, sessions=list(self.acceptor.sessions), evt_seq=self.evt_seq)
+
+    async def stop(self) -> None:
+        await self.acceptor.stop()  # disconnects: cancel-on-disconnect queues its cancels
+        for _ in range(100):  # let queued commands reach the log (2 s at most)
+            if not self._pending and not self._unacked:
+                break
+            await asyncio.sleep(0.02)
+            self._reap()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(BaseException):
+                await t
+
+
+def _ssl_context(config: Config) -> ssl.SSLContext | None:
+    if not config.fix.tls_cert:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(config.fix.tls_cert, config.fix.tls_key)
+    return ctx
+
+
+async def run(config: Config) -> None:
+    """Service main (``python -m venue.service gateway``)."""
+    from fix_gateway.stores.memory import MemoryMessageStore
+    from fix_gateway.stores.postgres import postgres_store_factory
+
+    bus = await JetStreamBus.connect(config.bus.url, config.bus, name=f"fix-gw-{config.fix.gateway_id}")
+    pool = await asyncpg.create_pool(config.database.url, min_size=1, max_size=config.database.pool_max)
+    assert pool is not None
+    async with pool.acquire() as conn:
+        refdata = await RefData.load(conn)
+    factory: MessageStoreFactory = (
+        postgres_store_factory(pool) if config.fix.store == "postgres" else (lambda sid: MemoryMessageStore())
+    )
+    gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config))
+    await gateway.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await gateway.stop()
+        await bus.close()
+        await pool.close()

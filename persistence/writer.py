@@ -1,0 +1,236 @@
+"""The persistence writer service: VENUE_EVT -> PostgreSQL, in batches, idempotent.
+
+Loop (one "session" per PostgreSQL connection)::
+
+    connect -> create temp tables -> seed (watermarks, resume position, live orders)
+    -> read VENUE_EVT from the resume position (a pump task fills a bounded queue)
+    -> take up to ``max_records`` records / ``max_rows`` rows / ``max_delay_ms`` after the
+       first one -> Projection (pure) -> rows -> one transaction (COPY + INSERT ... SELECT,
+       progress in the same transaction) -> repeat; the next batch is projected while the
+       previous one is written (one write at a time, in order)
+
+If PostgreSQL is unreachable or the connection breaks, the session ends: the reader stops,
+the projection (which ran ahead of the database) is thrown away, and the writer retries
+with exponential back-off. The next session reseeds from what committed and re-reads the
+stream from there: JetStream keeps the events, so nothing is lost, and keyed inserts plus
+the watermark make nothing count twice. Any other error (a bad envelope, a schema problem)
+propagates: the service crashes loudly and the supervisor restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from persistence import store
+from persistence.projection import Projection
+from persistence.rows import RowBatch
+from venue.bus.protocol import Bus, Record, StreamKind
+from venue.config import Config
+from venue.logs import get_logger
+
+log = get_logger("persistence.writer")
+
+# Errors that mean "PostgreSQL is not there right now": retry, never crash.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # connect timeout, command timeout
+    asyncpg.InterfaceError,  # connection closed under us
+    asyncpg.PostgresConnectionError,  # class 08
+    asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P03 starting
+    asyncpg.exceptions.InsufficientResourcesError,  # 53300 too many connections, disk full
+)
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    name: str = "writer"  # writer_progress.writer: one name per independent writer
+    shard: str | None = None  # None: every shard's events (venue.evt.*)
+    max_records: int = 512  # bus records per transaction
+    max_rows: int = 50_000  # rows per transaction (a big record can overshoot by itself)
+    max_delay_ms: float = 10.0  # wait this long after the first record for more
+    queue_size: int = 4096  # records read ahead of the writer
+    connect_timeout_s: float = 5.0
+    command_timeout_s: float = 30.0  # a stuck statement counts as a lost connection
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 5.0
+
+
+@dataclass
+class WriterStats:
+    sessions: int = 0  # successful (re)connects
+    failures: int = 0  # sessions ended by a retryable error
+    batches: int = 0  # committed transactions
+    records: int = 0  # bus records consumed
+    duplicates: int = 0  # records skipped by the watermark
+    unknown_order_events: int = 0  # order events for orders not live in memory (replays,
+    # or a stream that starts after the order was accepted)
+    rows: dict[str, int] = field(default_factory=dict)  # rows sent per table (incl. no-ops)
+    stream_seq: int = 0  # last VENUE_EVT sequence committed
+    write_s: float = 0.0  # time spent in write transactions (the rest: reading, projecting)
+
+
+class Writer:
+    """Consumes VENUE_EVT from ``bus`` and writes trading tables to PostgreSQL at ``dsn``."""
+
+    def __init__(self, bus: Bus, dsn: str, settings: WriterSettings | None = None) -> None:
+        self._bus = bus
+        self._dsn = dsn
+        self.settings = settings or WriterSettings()
+        self.stats = WriterStats()
+
+    async def run(self) -> None:
+        """Run until cancelled, surviving PostgreSQL outages."""
+        s = self.settings
+        delay = s.retry_initial_s
+        while True:
+            started = self.stats.sessions
+            try:
+                await self._session()
+            except RETRYABLE as exc:
+                self.stats.failures += 1
+                if self.stats.sessions > started:
+                    delay = s.retry_initial_s  # it had worked: start the back-off over
+                log.warning(
+                    "postgresql unavailable; keeping position and retrying",
+                    error=f"{exc.__class__.__name__}: {exc}",
+                    retry_in_s=round(delay, 3),
+                    committed_stream_seq=self.stats.stream_seq,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, s.retry_max_s)
+
+    async def _session(self) -> None:
+        s = self.settings
+        conn = await asyncpg.connect(
+            self._dsn, timeout=s.connect_timeout_s, command_timeout=s.command_timeout_s
+        )
+        reader: asyncio.Task[None] | None = None
+        writing: asyncio.Task[None] | None = None
+        try:
+            await store.prepare(conn)
+            seed = await store.load(conn, s.name)
+            projection = Projection(seed.live_orders, seed.watermarks)
+            self.stats.sessions += 1
+            self.stats.stream_seq = seed.resume_seq - 1
+            log.info(
+                "writer session started",
+                writer=s.name,
+                resume_stream_seq=seed.resume_seq,
+                live_orders=len(seed.live_orders),
+            )
+            queue: asyncio.Queue[Record | BaseException] = asyncio.Queue(s.queue_size)
+            reader = asyncio.create_task(self._pump(seed.resume_seq, queue))
+            # Pipelined: the next batch is projected while the previous one is being
+            # written; writes stay strictly sequential (one connection, in order).
+            while True:
+                if writing is not None and queue.empty():
+                    await writing  # nothing to overlap with: finish (or fail) now
+                    writing = None
+                last = await self._collect(queue, projection)
+                batch = projection.take()
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self._write(conn, batch, last))
+        finally:
+            for task in (writing, reader):
+                if task is not None and not task.done():
+                    task.cancel()
+                if task is not None:
+                    with contextlib.suppress(BaseException):
+                        await task
+            await _close(conn)
+
+    async def _write(self, conn: asyncpg.Connection, batch: RowBatch, last: int) -> None:
+        started = time.perf_counter()
+        await store.write(conn, self.settings.name, batch)
+        self.stats.write_s += time.perf_counter() - started
+        self._count(batch, last)
+
+    async def _pump(self, start: int, queue: asyncio.Queue[Record | BaseException]) -> None:
+        records = self._bus.read(StreamKind.EVENTS, start, shard=self.settings.shard)
+        try:
+            async for record in records:
+                await queue.put(record)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # hand it to the consumer, which raises it
+            await queue.put(exc)
+        finally:
+            aclose = getattr(records, "aclose", None)  # end the subscription now, not at GC
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    async def _collect(
+        self, queue: asyncio.Queue[Record | BaseException], projection: Projection
+    ) -> int:
+        """Apply records to the projection until the batch is full or due; return the last
+        stream sequence applied."""
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        last = self._apply(await queue.get(), projection)
+        count = 1
+        deadline = loop.time() + s.max_delay_ms / 1000
+        while count < s.max_records and projection.pending_rows() < s.max_rows:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(queue.get(), remaining)
+                except TimeoutError:
+                    break
+            last = self._apply(item, projection)
+            count += 1
+        return last
+
+    @staticmethod
+    def _apply(item: Record | BaseException, projection: Projection) -> int:
+        if isinstance(item, BaseException):
+            raise item
+        projection.apply_record(item.seq, item.payload)
+        return item.seq
+
+    def _count(self, batch: RowBatch, last_seq: int) -> None:
+        st = self.stats
+        st.batches += 1
+        st.records += batch.records
+        st.duplicates += batch.duplicates
+        st.unknown_order_events += batch.unknown_order_events
+        st.stream_seq = last_seq
+        if batch.orders:
+            st.rows["orders"] = st.rows.get("orders", 0) + len(batch.orders)
+        for table, rows in batch.tables.items():
+            if rows:
+                st.rows[table] = st.rows.get(table, 0) + len(rows)
+        if batch.duplicates:
+            log.info("skipped re-published event batches", count=batch.duplicates)
+
+
+async def _close(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), 2.0)
+    except BaseException:
+        conn.terminate()
+
+
+async def run(config: Config) -> None:
+    """Service main (``python -m venue.service writer``): the bus and database from config."""
+    from venue.bus.jetstream import JetStreamBus
+
+    if not config.database.url:
+        raise SystemExit("the writer needs database.url or VENUE_DATABASE_URL")
+    bus = await JetStreamBus.connect(config.bus.url, config.bus, name="venue-writer")
+    try:
+        await bus.ensure_streams()
+        settings = WriterSettings(connect_timeout_s=config.database.connect_timeout_s)
+        await Writer(bus, config.database.url, settings).run()
+    finally:
+        await bus.close()

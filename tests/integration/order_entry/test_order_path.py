@@ -1,0 +1,132 @@
+"""Orders over FIX through the command log and the engine, ExecutionReports back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from fix_gateway.client import FixClient
+from fix_gateway.codec import FixMessage
+
+
+def nos(cl: str, side: str, qty: str, price: str | None, symbol: str = "BTC-USD", **extra: str) -> list[tuple[int, str]]:
+    f = [(11, cl), (1, "ALPHA-1" if cl.startswith("a") else "BETA-1"), (55, symbol), (54, side),
+         (60, "20261122-00:00:00"), (38, qty), (40, "2" if price else "1")]
+    if price:
+        f.append((44, price))
+    return f + [(int(k[1:]), v) for k, v in extra.items()]
+
+
+async def report(client: FixClient, msg_type: str = "8", timeout: float = 10) -> FixMessage:
+    return await client.expect(msg_type, timeout)
+
+
+def s(msg: FixMessage, tag: int) -> str:
+    value = msg.get(tag)
+    return value.decode() if value is not None else ""
+
+
+async def test_two_firms_trade_and_both_see_their_fills(stack_factory: Callable[..., Any]) -> None:
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        beta = await stack.client("BETA")
+
+        alpha.send("D", nos("a1", "1", "0.5", "60000"))
+        new = await report(alpha)
+        assert (s(new, 150), s(new, 39), s(new, 11), s(new, 151)) == ("0", "0", "a1", "0.5")
+
+        beta.send("D", nos("b1", "2", "0.2", "59990"))
+        b_new, b_fill = await report(beta), await report(beta)
+        a_fill = await report(alpha)
+        assert (s(b_new, 150), s(b_fill, 150), s(b_fill, 39), s(b_fill, 31), s(b_fill, 32)) == ("0", "F", "2", "60000", "0.2")
+        assert (s(a_fill, 150), s(a_fill, 39), s(a_fill, 14), s(a_fill, 151), s(a_fill, 6)) == ("F", "1", "0.2", "0.3", "60000")
+        assert s(a_fill, 12) == "1.2" and s(b_fill, 12) == "6"  # maker 1 bp, taker 5 bp of 12,000 USD
+        assert s(b_fill, 1057) == "Y"  # FIX 5.0SP2 session: AggressorIndicator
+
+
+async def test_standard_rejects_with_clear_text(stack_factory: Callable[..., Any]) -> None:
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+
+        alpha.send("D", nos("a1", "1", "1", "1", symbol="DOGE-USD"))
+        r = await report(alpha)
+        assert (s(r, 39), s(r, 103)) == ("8", "1") and "unknown instrument" in s(r, 58)
+
+        alpha.send("D", nos("a2a", "1", "99", "60000"))  # holds 5.94M of the 10M USD
+        assert s(await report(alpha), 39) == "0"
+        alpha.send("D", nos("a2", "1", "99", "60000"))  # another 5.94M: more than is left
+        r = await report(alpha)
+        assert (s(r, 39), s(r, 103)) == ("8", "3") and "insufficient" in s(r, 58)
+
+        alpha.send("D", nos("a3", "1", "0.1", "60000.005"))
+        r = await report(alpha)
+        assert s(r, 39) == "8" and "tick" in s(r, 58)
+
+        alpha.send("F", [(11, "a4"), (41, "nope"), (1, "ALPHA-1"), (55, "BTC-USD"), (54, "1"), (60, "20261122-00:00:00")])
+        r = await report(alpha, "9")
+        assert (s(r, 102), s(r, 434)) == ("1", "1") and "unknown order" in s(r, 58)
+
+        # Halt the instrument through the command log, as an operator would.
+        from engine import commands as c
+        from engine import wire
+        from venue.bus.envelope import Envelope, encode_envelope
+        from venue.bus.protocol import StreamKind
+
+        halt = wire.encode_command(c.SetTradingState(seq=7, ts=0, instrument=1, state=1))
+        await stack.bus.append(StreamKind.COMMANDS, encode_envelope(Envelope(1, "cmd", "op", 1, 0, 1, halt)))
+        await asyncio.sleep(0.2)
+        alpha.send("D", nos("a5", "1", "0.1", "60000"))
+        r = await report(alpha)
+        assert (s(r, 39), s(r, 103)) == ("8", "2") and "halted" in s(r, 58)
+
+
+async def test_wrong_password_gets_no_session(stack_factory: Callable[..., Any]) -> None:
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        await stack.start_gateway()
+        try:
+            await stack.client("ALPHA", password="wrong")
+        except (AssertionError, TimeoutError, ConnectionError):
+            pass
+        else:
+            raise AssertionError("logon with a wrong password succeeded")
+
+
+async def test_cancel_on_disconnect(stack_factory: Callable[..., Any]) -> None:
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        alpha.send("D", nos("a1", "1", "0.1", "60000"))
+        await report(alpha)
+        await alpha.close()
+        assert stack.gateway is not None
+        for _ in range(100):
+            if not stack.gateway.book.live_orders():
+                break
+            await asyncio.sleep(0.05)
+        assert stack.gateway.book.live_orders() == []
+
+
+async def test_kill_switch_cancels_and_refuses(stack_factory: Callable[..., Any]) -> None:
+    from venue.killswitch import kill_switch
+
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        alpha.send("D", nos("a1", "1", "0.1", "60000"))
+        await report(alpha)
+        async with stack.pool.acquire() as conn:
+            await kill_switch(conn, stack.nats_url, stack.config, "ALPHA")
+        canceled = await report(alpha)
+        assert (s(canceled, 150), s(canceled, 11), s(canceled, 58)) == ("4", "a1", "kill switch")
+        await asyncio.sleep(0.1)
+        alpha.send("D", nos("a2", "1", "0.1", "60000"))
+        refused = await report(alpha)
+        assert s(refused, 39) == "8" and "kill switch" in s(refused, 58)
