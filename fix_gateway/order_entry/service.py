@@ -132,6 +132,8 @@ class Gateway:
         self.evt_seq = 0
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()
+        self._accepting = False
+        self._held: list[Report] = []
 
     # ------------------------------------------------------------ authentication
     async def _authenticate(self, session_id: str, username: str | None, password: str | None) -> bool:
@@ -256,7 +258,11 @@ class Gateway:
         if catch_up_to == 0:
             self.ready.set()
         async for rec in self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard):
-            self.deliver(self.on_event_record(rec.seq, rec.payload))
+            reports = self.on_event_record(rec.seq, rec.payload)
+            if self._accepting:
+                self.deliver(reports)
+            else:  # the sessions' stores are not open yet: hold what is new for them
+                self._held += [r for r in reports if r.evt_seq > self.delivered_before.get(r.session, 0)]
             if not self.ready.is_set() and rec.seq >= catch_up_to:
                 self.ready.set()
 
@@ -290,6 +296,9 @@ class Gateway:
         ]
         await self.ready.wait()  # the order book is current: duplicate checks are sound
         await self.acceptor.start(self.config.fix.host, self.config.fix.port)
+        held, self._held = self._held, []
+        self._accepting = True
+        self.deliver(held)  # what happened while this gateway was away: sent or stored
         log.info("order entry ready", port=self.acceptor.port, sessions=list(self.acceptor.sessions), evt_seq=self.evt_seq)
 
     async def stop(self) -> None:

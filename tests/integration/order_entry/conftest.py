@@ -113,7 +113,7 @@ def stack_factory(nats_url: str, database_url: str, tmp_path: Path) -> Callable[
     made: list[Stack] = []
 
     @contextlib.asynccontextmanager
-    async def make(**fix: Any) -> AsyncIterator[Stack]:
+    async def make(nats_url: str = nats_url, **fix: Any) -> AsyncIterator[Stack]:
         tag = uuid.uuid4().hex[:8].upper()
         config = stack_config(tag, **fix)
         bus = await JetStreamBus.connect(nats_url, config.bus)
