@@ -113,12 +113,12 @@ def stack_factory(nats_url: str, database_url: str, tmp_path: Path) -> Callable[
     made: list[Stack] = []
 
     @contextlib.asynccontextmanager
-    async def make(nats_url: str = nats_url, **fix: Any) -> AsyncIterator[Stack]:
+    async def make(nats_url: str = nats_url, db_url: str = database_url, **fix: Any) -> AsyncIterator[Stack]:
         tag = uuid.uuid4().hex[:8].upper()
         config = stack_config(tag, **fix)
         bus = await JetStreamBus.connect(nats_url, config.bus)
         await bus.ensure_streams()
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+        pool = await asyncpg.create_pool(db_url, min_size=1, max_size=4)
         assert pool is not None
         async with pool.acquire() as conn:
             for table in ("fix_delivery", "fix_messages", "fix_session_state", "engine_bootstrap"):
