@@ -25,6 +25,7 @@ def _config(tmp_path: Path) -> Path:
     text = (ROOT / "config" / "demo.toml").read_text()
     text = re.sub(r"embedded_port = \d+", f"embedded_port = {free_port()}", text)
     text = re.sub(r"(\[metrics\]\nport = )\d+", rf"\g<1>{free_port()}", text)
+    text = re.sub(r"(\[fix\]\nhost = \"[^\"]*\"\nport = )\d+", rf"\g<1>{free_port()}", text)
     path = tmp_path / "venue.toml"
     path.write_text(text)
     return path
@@ -137,3 +138,54 @@ def test_instrument_and_account_commands(tmp_path: Path) -> None:
     assert "GAMMA-1" in listed.stdout
     bad = venue("instrument", "add", "SOL-USD", "--base", "SOL", "--quote", "USD", "--tick-size", "0", "--lot-size", "1")
     assert bad.returncode == 2 and "--tick-size" in bad.stderr
+
+
+def test_first_session_two_firms_trade_over_fix(
+    running_venue: tuple[subprocess.Popen[str], Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The README's first session: log on as both demo firms, cross, see fills on both
+    sides, find the trade in PostgreSQL."""
+    import asyncio
+
+    import asyncpg
+
+    from fix_gateway.client import FixClient
+
+    _proc, config, _env = running_venue
+    port = int(re.search(r"\[fix\]\nhost = \"[^\"]*\"\nport = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+    info = json.loads((tmp_path / "var" / "runtime.json").read_text())
+
+    async def session() -> None:
+        alpha = FixClient("FIX.4.4", "ALPHA", "VENUE", username="alpha", password="alpha-demo")
+        beta = FixClient("FIXT.1.1", "BETA", "VENUE", username="beta", password="beta-demo")
+        for _ in range(100):  # the gateway replays the event log before it listens
+            try:
+                await alpha.connect("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
+        await beta.connect("127.0.0.1", port)
+        order = [(55, "BTC-USD"), (60, "20261122-00:00:00"), (38, "0.25"), (40, "2"), (44, "60000")]
+        alpha.send("D", [(11, "first-buy"), (1, "ALPHA-1"), (54, "1"), *order])
+        assert (await alpha.expect("8", 15)).get(150) == b"0"
+        beta.send("D", [(11, "first-sell"), (1, "BETA-1"), (54, "2"), *order])
+        assert [(await beta.expect("8", 15)).get(150) for _ in range(2)] == [b"0", b"F"]
+        fill = await alpha.expect("8", 15)
+        assert (fill.get(150), fill.get(39), fill.get(31), fill.get(14)) == (b"F", b"2", b"60000", b"0.25")
+        await alpha.logout()
+        await beta.logout()
+        conn = await asyncpg.connect(info["database_url"])
+        try:
+            for _ in range(100):
+                row = await conn.fetchrow("SELECT price, qty, maker_account, taker_account FROM trades_view")
+                if row:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+        assert row is not None
+        assert (str(row["price"]), str(row["qty"]), row["maker_account"], row["taker_account"]) == (
+            "60000.00", "0.25000000", "ALPHA-1", "BETA-1",
+        )
+
+    asyncio.run(session())

@@ -1,0 +1,1 @@
+"""Certification: conformance runner, scripts and the certification profile (profile.serve)."""

@@ -1,0 +1,562 @@
+/* fix_gateway._codec: split a raw FIX frame into (tag, value) pairs, verifying BodyLength
+ * and CheckSum in the same pass. The pure-Python fallback in codec.py has the same
+ * semantics; tests run both.
+ *
+ * Invariants: the frame must start with 8=, then 9=, then 35=; the last field is 10=nnn;
+ * BodyLength counts the bytes after the 9= field up to and including the SOH before 10=;
+ * CheckSum is the byte sum mod 256 of everything before "10=". Tags are (optionally
+ * negative) decimal integers of at most 9 digits; a field without '=' or with any other
+ * tag is garbled.
+ * A field whose tag is a configured DATA tag and whose predecessor is a configured LENGTH
+ * tag takes exactly that many bytes (it may contain SOH).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <structmember.h>
+
+#define TAGBITS 65536
+static unsigned char length_tags[TAGBITS / 8];
+static unsigned char data_tags[TAGBITS / 8];
+static PyObject *garbled_exc = NULL;
+#define TAGCACHE 10000
+static PyObject *tag_cache[TAGCACHE];
+
+/* Per-tag last value: repeated values (BeginString, MsgType, CompIDs, symbols...) reuse one
+ * bytes object instead of allocating. Values are immutable, so sharing is safe. */
+#define VALCACHE 2048
+#define VALCACHE_MAXLEN 32
+static PyObject *val_cache[VALCACHE];
+
+static inline PyObject *value_obj(long tag, const char *p, Py_ssize_t n) {
+    if (tag >= 0 && tag < VALCACHE && n > 1 && n <= VALCACHE_MAXLEN) {
+        PyObject *o = val_cache[tag];
+        if (o && PyBytes_GET_SIZE(o) == n && memcmp(PyBytes_AS_STRING(o), p, (size_t)n) == 0) {
+            Py_INCREF(o);
+            return o;
+        }
+        PyObject *v = PyBytes_FromStringAndSize(p, n);
+        if (!v) return NULL;
+        Py_INCREF(v);
+        Py_XSETREF(val_cache[tag], v);
+        return v;
+    }
+    return PyBytes_FromStringAndSize(p, n);
+}
+
+static inline PyObject *tag_obj(long tag) {
+    if (tag >= 0 && tag < TAGCACHE) {
+        PyObject *o = tag_cache[tag];
+        if (!o) { o = PyLong_FromLong(tag); if (!o) return NULL; tag_cache[tag] = o; }
+        Py_INCREF(o);
+        return o;
+    }
+    return PyLong_FromLong(tag);
+}
+
+static inline int bit_get(const unsigned char *m, long tag) {
+    return tag >= 0 && tag < TAGBITS && (m[tag >> 3] >> (tag & 7)) & 1;
+}
+
+static int set_bits(unsigned char *m, PyObject *seq) {
+    PyObject *it = PyObject_GetIter(seq);
+    if (!it) return -1;
+    PyObject *o;
+    while ((o = PyIter_Next(it))) {
+        long t = PyLong_AsLong(o);
+        Py_DECREF(o);
+        if (t == -1 && PyErr_Occurred()) { Py_DECREF(it); return -1; }
+        if (t >= 0 && t < TAGBITS) m[t >> 3] |= (unsigned char)(1u << (t & 7));
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static PyObject *configure(PyObject *self, PyObject *args) {
+    PyObject *exc, *lt, *dt;
+    if (!PyArg_ParseTuple(args, "OOO", &exc, &lt, &dt)) return NULL;
+    memset(length_tags, 0, sizeof length_tags);
+    memset(data_tags, 0, sizeof data_tags);
+    if (set_bits(length_tags, lt) < 0 || set_bits(data_tags, dt) < 0) return NULL;
+    Py_INCREF(exc);
+    Py_XSETREF(garbled_exc, exc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *garbled(const char *why) {
+    PyErr_SetString(garbled_exc ? garbled_exc : PyExc_ValueError, why);
+    return NULL;
+}
+
+static PyObject *checksum(PyObject *self, PyObject *arg) {
+    Py_buffer b;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = b.buf;
+    unsigned long s = 0;
+    for (Py_ssize_t i = 0; i < b.len; i++) s += p[i];
+    PyBuffer_Release(&b);
+    return PyLong_FromLong((long)(s & 0xff));
+}
+
+/* parse_tag: digits (optional '-') up to '='; returns position of '=' or -1. */
+static inline Py_ssize_t parse_tag(const char *p, Py_ssize_t i, Py_ssize_t n, long *tag) {
+    int neg = 0;
+    long v = 0;
+    Py_ssize_t start;
+    if (i < n && p[i] == '-') { neg = 1; i++; }
+    start = i;
+    while (i < n && p[i] >= '0' && p[i] <= '9') {
+        v = v * 10 + (p[i] - '0');
+        i++;
+        if (i - start > 9) return -1; /* more than 9 digits: not a tag */
+    }
+    if (i == start || i >= n || p[i] != '=') return -1;
+    *tag = neg ? -v : v;
+    return i;
+}
+
+static PyObject *split_impl(PyObject *arg, PyObject **shape_out) {
+    if (!PyBytes_Check(arg)) { PyErr_SetString(PyExc_TypeError, "bytes expected"); return NULL; }
+    const char *p = PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg);
+    if (n < 20 || p[0] != '8' || p[1] != '=') return garbled("first field is not BeginString(8)");
+    if (p[n - 1] != '\x01') return garbled("frame does not end with SOH");
+    /* trailer: the last field must be 10=nnn<SOH> */
+    if (n < 8 || memcmp(p + n - 8, "\x01" "10=", 4) != 0) return garbled("last field is not CheckSum(10)");
+    Py_ssize_t trailer = n - 7; /* index of '1' in "10=" */
+    int ck = 0;
+    for (int k = 0; k < 3; k++) {
+        char c = p[trailer + 3 + k];
+        if (c < '0' || c > '9') return garbled("CheckSum is not three digits");
+        ck = ck * 10 + (c - '0');
+    }
+    unsigned long sum = 0;
+    Py_ssize_t cap = 1; /* the trailer's SOH */
+    const unsigned char *u = (const unsigned char *)p;
+    for (Py_ssize_t i = 0; i < trailer; i++) { sum += u[i]; cap += (u[i] == 1); }
+    if ((long)(sum & 0xff) != ck) return garbled("CheckSum mismatch");
+
+    PyObject *list = PyList_New(cap);
+    if (!list) return NULL;
+    int32_t *shp = NULL;
+    if (shape_out) {
+        *shape_out = PyBytes_FromStringAndSize(NULL, cap * 4);
+        if (!*shape_out) { Py_DECREF(list); return NULL; }
+        shp = (int32_t *)PyBytes_AS_STRING(*shape_out);
+    }
+    Py_ssize_t i = 0;
+    long prev_tag = 0, prev_len = -1;
+    Py_ssize_t body_start = -1;
+    int idx = 0;
+    while (i < n) {
+        long tag;
+        Py_ssize_t eq = parse_tag(p, i, n, &tag);
+        if (eq < 0) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("malformed field"); }
+        Py_ssize_t vs = eq + 1, ve;
+        if (prev_len >= 0 && bit_get(data_tags, tag) && vs + prev_len < n && p[vs + prev_len] == '\x01') {
+            ve = vs + prev_len;
+        } else {
+            const char *soh = memchr(p + vs, '\x01', (size_t)(n - vs));
+            if (!soh) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("field without SOH"); }
+            ve = soh - p;
+        }
+        if (idx == 0 && tag != 8) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("first field is not BeginString(8)"); }
+        if (idx == 1) {
+            if (tag != 9) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("second field is not BodyLength(9)"); }
+            long bl = 0;
+            if (ve == vs || ve - vs > 9) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("bad BodyLength"); }
+            for (Py_ssize_t k = vs; k < ve; k++) {
+                if (p[k] < '0' || p[k] > '9') { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("bad BodyLength"); }
+                bl = bl * 10 + (p[k] - '0');
+            }
+            body_start = ve + 1;
+            if (bl != trailer - body_start) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("BodyLength mismatch"); }
+        }
+        if (idx == 2 && tag != 35) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("third field is not MsgType(35)"); }
+        if (bit_get(length_tags, tag)) {
+            long v = 0; Py_ssize_t k = vs;
+            if (ve > vs && ve - vs < 10) {
+                for (; k < ve && p[k] >= '0' && p[k] <= '9'; k++) v = v * 10 + (p[k] - '0');
+            }
+            prev_len = (k == ve && ve > vs) ? v : -1;
+        } else {
+            prev_len = -1;
+        }
+        PyObject *t = tag_obj(tag);
+        PyObject *v = value_obj(tag, p + vs, ve - vs);
+        PyObject *pair = (t && v) ? PyTuple_New(2) : NULL;
+        if (!pair) { Py_XDECREF(t); Py_XDECREF(v); Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return NULL; }
+        PyTuple_SET_ITEM(pair, 0, t);
+        PyTuple_SET_ITEM(pair, 1, v);
+        if (idx >= cap) { Py_DECREF(pair); Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("malformed field"); }
+        PyList_SET_ITEM(list, idx, pair);
+        if (shp) shp[idx] = (int32_t)tag;
+        prev_tag = tag;
+        idx++;
+        i = ve + 1;
+    }
+    (void)prev_tag;
+    Py_SET_SIZE(list, idx);
+    if (idx < 4) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return garbled("too few fields"); }
+    if (shape_out && idx != cap && _PyBytes_Resize(shape_out, idx * 4) < 0) { Py_DECREF(list); if (shape_out) Py_CLEAR(*shape_out); return NULL; }
+    return list;
+}
+
+static PyObject *split(PyObject *self, PyObject *arg) { return split_impl(arg, NULL); }
+
+/* frame_end(buf, start, max_size) -> (status, end):
+ *  status 0: need more data; 1: complete frame buf[start:end] (well placed trailer);
+ *  2: garbled frame buf[start:end] (trailer not where BodyLength says) ;
+ *  3: unusable start (no/invalid BodyLength or too large): skip to `end` and resync. */
+static PyObject *frame_end(PyObject *self, PyObject *args) {
+    Py_buffer b;
+    Py_ssize_t start, max_size;
+    if (!PyArg_ParseTuple(args, "y*nn", &b, &start, &max_size)) return NULL;
+    const char *p = b.buf;
+    Py_ssize_t n = b.len;
+    int status = 0;
+    Py_ssize_t end = 0;
+    const char *soh = memchr(p + start, '\x01', (size_t)(n - start));
+    if (!soh) {
+        if (n - start > 64) { status = 3; end = start + 2; }
+        goto done;
+    }
+    Py_ssize_t i = soh - p + 1;
+    if (i + 2 > n) goto done;
+    if (p[i] != '9' || p[i + 1] != '=') { status = 3; end = start + 2; goto done; }
+    Py_ssize_t k = i + 2;
+    long bl = 0;
+    int digits = 0;
+    while (k < n && p[k] >= '0' && p[k] <= '9' && digits < 10) { bl = bl * 10 + (p[k] - '0'); k++; digits++; }
+    if (k >= n) { if (digits < 10) goto done; status = 3; end = start + 2; goto done; }
+    if (p[k] != '\x01' || digits == 0) { status = 3; end = start + 2; goto done; }
+    Py_ssize_t body = k + 1;
+    if (bl > max_size) { status = 3; end = start + 2; goto done; }
+    Py_ssize_t tr = body + bl; /* expected "10=nnn\x01" */
+    if (tr + 7 <= n) {
+        if (p[tr] == '1' && p[tr + 1] == '0' && p[tr + 2] == '=' && p[tr + 6] == '\x01' && p[tr - 1] == '\x01') {
+            status = 1; end = tr + 7; goto done;
+        }
+    }
+    /* trailer not (yet) where expected: look for the first "\x0110=" ... SOH after body start */
+    {
+        Py_ssize_t j = body > 0 ? body - 1 : 0;
+        while (j + 4 <= n) {
+            const char *q = memchr(p + j, '\x01', (size_t)(n - j));
+            if (!q) break;
+            j = q - p;
+            if (j + 6 <= n && memcmp(p + j + 1, "8=FIX", 5) == 0) { status = 2; end = j + 1; break; }
+            if (j + 4 <= n && p[j + 1] == '1' && p[j + 2] == '0' && p[j + 3] == '=') {
+                const char *e = memchr(p + j + 4, '\x01', (size_t)(n - j - 4));
+                if (!e) break;
+                Py_ssize_t fe = e - p + 1;
+                if (tr + 7 <= n || fe < tr) { status = 2; end = fe; }
+                /* else: frame may still be completing at the declared length */
+                break;
+            }
+            j++;
+        }
+        if (status == 0 && n - start > max_size + 64) { status = 3; end = start + 2; }
+    }
+done:
+    PyBuffer_Release(&b);
+    return Py_BuildValue("in", status, end);
+}
+
+
+/* split_shape(frame) -> (fields, shape): shape packs the tags as int32s (exact cache key). */
+static PyObject *split_shape(PyObject *self, PyObject *arg) {
+    PyObject *shape = NULL;
+    PyObject *list = split_impl(arg, &shape);
+    if (!list) return NULL;
+    PyObject *res = PyTuple_New(2);
+    if (!res) { Py_DECREF(list); Py_DECREF(shape); return NULL; }
+    PyTuple_SET_ITEM(res, 0, list);
+    PyTuple_SET_ITEM(res, 1, shape);
+    return res;
+}
+
+static PyTypeObject *message_type = NULL;
+static PyObject *s_fields, *s_raw, *s_shape, *s_begin, *s_msgtype, *s_index;
+/* byte offsets of the __slots__ of the message class, found from its member descriptors */
+static Py_ssize_t off_fields, off_raw, off_shape, off_begin, off_msgtype, off_index;
+
+static int slot_offset(PyObject *cls, PyObject *name, Py_ssize_t *off) {
+    PyObject *d = PyObject_GetAttr(cls, name);
+    if (!d) return -1;
+    if (Py_TYPE(d) != &PyMemberDescr_Type) {
+        Py_DECREF(d);
+        PyErr_SetString(PyExc_TypeError, "message class attributes must be __slots__");
+        return -1;
+    }
+    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+    *off = m->offset;
+    Py_DECREF(d);
+    return 0;
+}
+
+static inline void set_slot(PyObject *obj, Py_ssize_t off, PyObject *v) {
+    PyObject **slot = (PyObject **)((char *)obj + off);
+    Py_INCREF(v);
+    Py_XSETREF(*slot, v);
+}
+
+/* set_message_class(cls): parse_message builds instances of cls without calling __init__. */
+static PyObject *set_message_class(PyObject *self, PyObject *cls) {
+    if (!PyType_Check(cls)) { PyErr_SetString(PyExc_TypeError, "class expected"); return NULL; }
+    if (!s_fields) {
+        s_fields = PyUnicode_InternFromString("fields");
+        s_raw = PyUnicode_InternFromString("raw");
+        s_shape = PyUnicode_InternFromString("shape");
+        s_begin = PyUnicode_InternFromString("begin_string");
+        s_msgtype = PyUnicode_InternFromString("msg_type");
+        s_index = PyUnicode_InternFromString("_index");
+    }
+    if (slot_offset(cls, s_fields, &off_fields) < 0 || slot_offset(cls, s_raw, &off_raw) < 0 ||
+        slot_offset(cls, s_shape, &off_shape) < 0 || slot_offset(cls, s_begin, &off_begin) < 0 ||
+        slot_offset(cls, s_msgtype, &off_msgtype) < 0 || slot_offset(cls, s_index, &off_index) < 0)
+        return NULL;
+    Py_INCREF(cls);
+    Py_XSETREF(message_type, (PyTypeObject *)cls);
+    Py_RETURN_NONE;
+}
+
+/* parse_message(frame) -> FixMessage (fields, raw, shape, begin_string, msg_type set). */
+static PyObject *parse_message(PyObject *self, PyObject *frame) {
+    if (!message_type) { PyErr_SetString(PyExc_RuntimeError, "set_message_class first"); return NULL; }
+    PyObject *shape = NULL;
+    PyObject *fields = split_impl(frame, &shape);
+    if (!fields) return NULL;
+    PyObject *obj = message_type->tp_alloc(message_type, 0);
+    if (!obj) { Py_DECREF(fields); Py_DECREF(shape); return NULL; }
+    PyObject *begin = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, 0), 1);
+    PyObject *mt = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, 2), 1);
+    set_slot(obj, off_begin, begin);
+    set_slot(obj, off_msgtype, mt);
+    set_slot(obj, off_raw, frame);
+    set_slot(obj, off_index, Py_None);
+    PyObject **slot = (PyObject **)((char *)obj + off_fields);
+    Py_XSETREF(*slot, fields); /* steal */
+    slot = (PyObject **)((char *)obj + off_shape);
+    Py_XSETREF(*slot, shape); /* steal */
+    return obj;
+}
+
+/* first_index(fields) -> {tag: value} keeping the first occurrence of each tag. */
+static PyObject *first_index(PyObject *self, PyObject *fields) {
+    if (!PyList_Check(fields)) { PyErr_SetString(PyExc_TypeError, "list expected"); return NULL; }
+    Py_ssize_t n = PyList_GET_SIZE(fields);
+    PyObject *d = _PyDict_NewPresized(n);
+    if (!d) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(fields, i);
+        if (PyDict_SetDefault(d, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1)) == NULL) {
+            Py_DECREF(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+static inline int all_digits(const char *p, Py_ssize_t n) {
+    if (n <= 0) return 0;
+    for (Py_ssize_t i = 0; i < n; i++) if (p[i] < '0' || p[i] > '9') return 0;
+    return 1;
+}
+
+static inline int dig2(const char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+static int check_hms(const char *p, Py_ssize_t n) {
+    /* HH:MM:SS[.f{1,9}] */
+    if (n < 8 || p[2] != ':' || p[5] != ':') return 0;
+    if (!all_digits(p, 2) || !all_digits(p + 3, 2) || !all_digits(p + 6, 2)) return 0;
+    if (dig2(p) > 23 || dig2(p + 3) > 59 || dig2(p + 6) > 60) return 0;
+    if (n == 8) return 1;
+    if (p[8] != '.' || n - 9 < 1 || n - 9 > 9) return 0;
+    return all_digits(p + 9, n - 9);
+}
+
+static int check_date(const char *p) {
+    if (!all_digits(p, 8)) return 0;
+    int mo = dig2(p + 4), d = dig2(p + 6);
+    return mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
+}
+
+static int check_format(int kind, const char *p, Py_ssize_t n) {
+    switch (kind) {
+    case 1: /* int */
+        if (n > 0 && p[0] == '-') { p++; n--; }
+        return all_digits(p, n);
+    case 2: { /* float */
+        if (n > 0 && p[0] == '-') { p++; n--; }
+        int dots = 0, digits = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (p[i] == '.') { if (++dots > 1) return 0; }
+            else if (p[i] >= '0' && p[i] <= '9') digits++;
+            else return 0;
+        }
+        return digits > 0;
+    }
+    case 3: return n == 1;
+    case 4: return n == 1 && (p[0] == 'Y' || p[0] == 'N');
+    case 5: return n >= 17 && p[8] == '-' && check_date(p) && check_hms(p + 9, n - 9);
+    case 6: return check_hms(p, n);
+    case 7: return n == 8 && check_date(p);
+    default: return 1;
+    }
+}
+
+/* check_values(fields, plan) -> index of the first failing field or -1.
+ * plan[i] is None (only non-empty) or (kind, allowed frozenset or None, multi). */
+static PyObject *check_values(PyObject *self, PyObject *args) {
+    PyObject *fields, *plan;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &fields, &PyTuple_Type, &plan)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(fields);
+    if (PyTuple_GET_SIZE(plan) < n) n = PyTuple_GET_SIZE(plan);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, i), 1);
+        const char *p = PyBytes_AS_STRING(v);
+        Py_ssize_t len = PyBytes_GET_SIZE(v);
+        if (len == 0) return PyLong_FromSsize_t(i);
+        PyObject *e = PyTuple_GET_ITEM(plan, i);
+        if (e == Py_None) continue;
+        int kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(e, 0));
+        if (!check_format(kind, p, len)) return PyLong_FromSsize_t(i);
+        PyObject *allowed = PyTuple_GET_ITEM(e, 1);
+        if (allowed != Py_None) {
+            if (PyTuple_GET_ITEM(e, 2) == Py_True) {
+                /* space separated values, each must be allowed */
+                Py_ssize_t a = 0;
+                while (a < len) {
+                    Py_ssize_t b = a;
+                    while (b < len && p[b] != ' ') b++;
+                    if (b > a) {
+                        PyObject *tok = PyBytes_FromStringAndSize(p + a, b - a);
+                        if (!tok) return NULL;
+                        int r = PySet_Contains(allowed, tok);
+                        Py_DECREF(tok);
+                        if (r < 0) return NULL;
+                        if (!r) return PyLong_FromSsize_t(i);
+                    }
+                    a = b + 1;
+                }
+            } else {
+                int r = PySet_Contains(allowed, v);
+                if (r < 0) return NULL;
+                if (!r) return PyLong_FromSsize_t(i);
+            }
+        }
+    }
+    return PyLong_FromLong(-1);
+}
+
+/* encode(begin: bytes, msg_type: bytes, fields) -> bytes; values bytes, str or int. */
+typedef struct { const char *p; Py_ssize_t n; long tag; char num[24]; } enc_field;
+
+static inline int itoa_l(long v, char *out) {
+    char tmp[24];
+    int n = 0, neg = v < 0;
+    unsigned long u = neg ? (unsigned long)(-(v + 1)) + 1 : (unsigned long)v;
+    do { tmp[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+    int k = 0;
+    if (neg) out[k++] = '-';
+    while (n) out[k++] = tmp[--n];
+    return k;
+}
+
+static PyObject *encode(PyObject *self, PyObject *args) {
+    const char *bs, *mt;
+    Py_ssize_t bsl, mtl;
+    PyObject *fields;
+    if (!PyArg_ParseTuple(args, "y#y#O", &bs, &bsl, &mt, &mtl, &fields)) return NULL;
+    PyObject *seq = PySequence_Fast(fields, "fields must be a sequence");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    enc_field stackbuf[64];
+    enc_field *f = n <= 64 ? stackbuf : PyMem_Malloc(sizeof(enc_field) * (size_t)n);
+    PyObject *result = NULL;
+    if (!f) { Py_DECREF(seq); return PyErr_NoMemory(); }
+    Py_ssize_t body = 3 + mtl + 1;
+    char tb[24];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_SetString(PyExc_TypeError, "fields must be (tag, value) tuples");
+            goto out;
+        }
+        long tag = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+        if (tag == -1 && PyErr_Occurred()) goto out;
+        f[i].tag = tag;
+        PyObject *v = PyTuple_GET_ITEM(item, 1);
+        if (PyBytes_Check(v)) {
+            f[i].p = PyBytes_AS_STRING(v); f[i].n = PyBytes_GET_SIZE(v);
+        } else if (PyUnicode_Check(v)) {
+            f[i].p = PyUnicode_AsUTF8AndSize(v, &f[i].n);
+            if (!f[i].p) goto out;
+        } else if (PyLong_Check(v)) {
+            long x = PyLong_AsLong(v);
+            if (x == -1 && PyErr_Occurred()) goto out;
+            f[i].n = itoa_l(x, f[i].num);
+            f[i].p = f[i].num;
+        } else {
+            PyErr_SetString(PyExc_TypeError, "field values must be bytes, str or int");
+            goto out;
+        }
+        body += itoa_l(tag, tb) + 2 + f[i].n;
+    }
+    {
+        char lenbuf[24];
+        int ll = itoa_l((long)body, lenbuf);
+        Py_ssize_t total = 2 + bsl + 1 + 2 + ll + 1 + body + 7;
+        result = PyBytes_FromStringAndSize(NULL, total);
+        if (!result) goto out;
+        char *base = PyBytes_AS_STRING(result), *w = base;
+        memcpy(w, "8=", 2); w += 2;
+        memcpy(w, bs, (size_t)bsl); w += bsl;
+        *w++ = '\x01';
+        memcpy(w, "9=", 2); w += 2;
+        memcpy(w, lenbuf, (size_t)ll); w += ll;
+        *w++ = '\x01';
+        memcpy(w, "35=", 3); w += 3;
+        memcpy(w, mt, (size_t)mtl); w += mtl;
+        *w++ = '\x01';
+        for (Py_ssize_t i = 0; i < n; i++) {
+            w += itoa_l(f[i].tag, w);
+            *w++ = '=';
+            memcpy(w, f[i].p, (size_t)f[i].n); w += f[i].n;
+            *w++ = '\x01';
+        }
+        const unsigned char *u = (const unsigned char *)base;
+        unsigned long sum = 0;
+        Py_ssize_t upto = w - base;
+        for (Py_ssize_t i = 0; i < upto; i++) sum += u[i];
+        sum &= 0xff;
+        w[0] = '1'; w[1] = '0'; w[2] = '=';
+        w[3] = (char)('0' + sum / 100); w[4] = (char)('0' + (sum / 10) % 10); w[5] = (char)('0' + sum % 10);
+        w[6] = '\x01';
+    }
+out:
+    if (f != stackbuf) PyMem_Free(f);
+    Py_DECREF(seq);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS, "configure(exc, length_tags, data_tags)"},
+    {"checksum", checksum, METH_O, "sum of bytes mod 256"},
+    {"split", split, METH_O, "split(frame) -> list[(tag, value)]; raises GarbledMessage"},
+    {"set_message_class", set_message_class, METH_O, "set_message_class(cls)"},
+    {"parse_message", parse_message, METH_O, "parse_message(frame) -> FixMessage"},
+    {"first_index", first_index, METH_O, "first_index(fields) -> dict (first occurrence)"},
+    {"split_shape", split_shape, METH_O, "split_shape(frame) -> (fields, shape bytes)"},
+    {"check_values", check_values, METH_VARARGS, "check_values(fields, plan) -> first bad index or -1"},
+    {"encode", encode, METH_VARARGS, "encode(begin, msg_type, fields) -> bytes"},
+    {"frame_end", frame_end, METH_VARARGS, "frame_end(buf, start, max) -> (status, end)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_codec", NULL, -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__codec(void) { return PyModule_Create(&moduledef); }

@@ -1,0 +1,132 @@
+"""Pure-Python reference implementation of the codec primitives (same semantics as
+_codec.c; used when the extension is missing or VENUE_FIX_PURE=1, and as the oracle in
+the differential fuzz tests)."""
+
+from __future__ import annotations
+
+from array import array
+
+from fix_gateway._spec_tags import DATA_TAGS, LENGTH_TAGS
+
+SOH = b"\x01"
+
+
+class GarbledMessage(ValueError):
+    """The frame is not a well-formed FIX message (dropped silently by the session)."""
+
+
+def py_checksum(data: bytes | bytearray) -> int:
+    return sum(data) & 0xFF
+
+
+def py_split(frame: bytes) -> list[tuple[int, bytes]]:
+    n = len(frame)
+    if n < 20 or not frame.startswith(b"8="):
+        raise GarbledMessage("first field is not BeginString(8)")
+    if frame[-1] != 1:
+        raise GarbledMessage("frame does not end with SOH")
+    if frame[-8:-4] != b"\x0110=":
+        raise GarbledMessage("last field is not CheckSum(10)")
+    trailer = n - 7
+    ck = frame[trailer + 3 : trailer + 6]
+    if not ck.isdigit():
+        raise GarbledMessage("CheckSum is not three digits")
+    if sum(frame[:trailer]) & 0xFF != int(ck):
+        raise GarbledMessage("CheckSum mismatch")
+    out: list[tuple[int, bytes]] = []
+    i = 0
+    prev_len = -1
+    find = frame.find
+    while i < n:
+        eq = find(b"=", i)
+        if eq < 0:
+            raise GarbledMessage("malformed field")
+        t = frame[i:eq]
+        body = t[1:] if t[:1] == b"-" else t
+        if not body or not body.isdigit() or len(body) > 9:
+            raise GarbledMessage("malformed field")
+        tag = int(t)
+        vs = eq + 1
+        if prev_len >= 0 and tag in DATA_TAGS and vs + prev_len < n and frame[vs + prev_len] == 1:
+            ve = vs + prev_len
+        else:
+            ve = find(SOH, vs)
+            if ve < 0:
+                raise GarbledMessage("field without SOH")
+        k = len(out)
+        if k == 0 and tag != 8:
+            raise GarbledMessage("first field is not BeginString(8)")
+        if k == 1:
+            if tag != 9:
+                raise GarbledMessage("second field is not BodyLength(9)")
+            bl = frame[vs:ve]
+            if not bl.isdigit() or len(bl) > 9 or int(bl) != trailer - (ve + 1):
+                raise GarbledMessage("BodyLength mismatch")
+        if k == 2 and tag != 35:
+            raise GarbledMessage("third field is not MsgType(35)")
+        value = frame[vs:ve]
+        is_len = tag in LENGTH_TAGS and value.isdigit() and len(value) < 10
+        prev_len = int(value) if is_len else -1
+        out.append((tag, value))
+        i = ve + 1
+    if len(out) < 4:
+        raise GarbledMessage("too few fields")
+    return out
+
+
+def py_frame_end(buf: bytes | bytearray, start: int, max_size: int) -> tuple[int, int]:
+    """See _codec.c: (0 need more | 1 frame | 2 garbled frame | 3 skip-to, end)."""
+    n = len(buf)
+    soh = buf.find(SOH, start)
+    if soh < 0:
+        return (3, start + 2) if n - start > 64 else (0, 0)
+    i = soh + 1
+    if i + 2 > n:
+        return 0, 0
+    if buf[i : i + 2] != b"9=":
+        return 3, start + 2
+    k = i + 2
+    digits = 0
+    bl = 0
+    while k < n and 48 <= buf[k] <= 57 and digits < 10:
+        bl = bl * 10 + buf[k] - 48
+        k += 1
+        digits += 1
+    if k >= n:
+        return (0, 0) if digits < 10 else (3, start + 2)
+    if buf[k] != 1 or digits == 0:
+        return 3, start + 2
+    body = k + 1
+    if bl > max_size:
+        return 3, start + 2
+    tr = body + bl
+    if tr + 7 <= n and buf[tr : tr + 3] == b"10=" and buf[tr + 6] == 1 and buf[tr - 1] == 1:
+        return 1, tr + 7
+    j = body - 1
+    while j + 4 <= n:
+        j = buf.find(SOH, j)
+        if j < 0:
+            break
+        if j + 6 <= n and buf[j + 1 : j + 6] == b"8=FIX":
+            return 2, j + 1
+        if j + 4 <= n and buf[j + 1 : j + 4] == b"10=":
+            e = buf.find(SOH, j + 4)
+            if e < 0:
+                break
+            if tr + 7 <= n or e + 1 < tr:
+                return 2, e + 1
+            break
+        j += 1
+    if n - start > max_size + 64:
+        return 3, start + 2
+    return 0, 0
+
+
+def py_split_shape(frame: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    fields = py_split(frame)
+    return fields, shape_of(fields)
+
+
+def shape_of(fields: list[tuple[int, bytes]]) -> bytes:
+    """The tags packed as int32 (what the C splitter returns as the shape)."""
+    return array("i", [t for t, _ in fields]).tobytes()

@@ -1,0 +1,1 @@
+"""MessageStore implementations (fix_gateway.store.MessageStore): memory, postgres."""

@@ -1,0 +1,242 @@
+"""PostgreSQL MessageStore (asyncpg): state in memory, persisted asynchronously in batches.
+
+Invariants:
+
+- The methods the session calls per message (``store_sent``, ``set_next_*``, ``reset``)
+  only touch memory and append to a pending batch; they never await and never touch the
+  database. A background task flushes the batch ``flush_interval`` seconds after the first
+  change (5 ms by default), in one transaction: the reset (if any) first, then the new
+  messages as one ``INSERT ... SELECT FROM unnest(...)`` (one round trip per batch), then
+  the session's state row.
+- ``flush()`` and ``close()`` persist everything recorded so far before returning.
+- ``open()`` loads the state row and the stored messages, so a restarted gateway resumes its
+  sequence numbers and answers resend requests for everything that was flushed.
+- Failure to write keeps the batch pending (merged in order with what came later); the
+  background task retries after ``retry_delay``; ``flush()`` raises the database error.
+
+Tables: ``venue/migrations/002_fix_store.sql``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+from collections.abc import Sequence
+
+import asyncpg
+import structlog
+
+from fix_gateway.store import MessageStore, MessageStoreFactory
+
+log = structlog.get_logger(__name__)
+
+_LOAD_STATE = (
+    "SELECT next_sender_seq, next_target_seq, creation_time_ns"
+    " FROM fix_session_state WHERE session_id = $1"
+)
+_LOAD_MESSAGES = "SELECT seq, raw FROM fix_messages WHERE session_id = $1 ORDER BY seq"
+_DELETE_MESSAGES = "DELETE FROM fix_messages WHERE session_id = $1"
+_INSERT_MESSAGES = (
+    "INSERT INTO fix_messages (session_id, seq, raw)"
+    " SELECT $1, s, r FROM unnest($2::bigint[], $3::bytea[]) AS batch(s, r)"
+    " ON CONFLICT (session_id, seq) DO UPDATE SET raw = EXCLUDED.raw"
+)
+_UPSERT_STATE = (
+    "INSERT INTO fix_session_state"
+    " (session_id, next_sender_seq, next_target_seq, creation_time_ns, updated_at)"
+    " VALUES ($1, $2, $3, $4, now())"
+    " ON CONFLICT (session_id) DO UPDATE SET next_sender_seq = EXCLUDED.next_sender_seq,"
+    " next_target_seq = EXCLUDED.next_target_seq, creation_time_ns = EXCLUDED.creation_time_ns,"
+    " updated_at = now()"
+)
+
+
+class PostgresMessageStore:
+    """MessageStore for one session. Give it a shared ``pool`` (the gateway's) or a ``dsn``
+    (then it owns a one-connection pool, opened in ``open`` and closed in ``close``)."""
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        pool: asyncpg.Pool | None = None,
+        dsn: str | None = None,
+        creation_time_ns: int = 0,
+        flush_interval: float = 0.005,
+        retry_delay: float = 1.0,
+    ) -> None:
+        if (pool is None) == (dsn is None):
+            raise ValueError("give exactly one of pool or dsn")
+        self.session_id = session_id
+        self._pool = pool
+        self._dsn = dsn
+        self._owns_pool = pool is None
+        self._flush_interval = flush_interval
+        self._retry_delay = retry_delay
+        # state (authoritative, in memory)
+        self._next_sender = 1
+        self._next_target = 1
+        self._creation = creation_time_ns
+        self._seqs: list[int] = []
+        self._msgs: dict[int, bytes] = {}
+        # pending batch
+        self._pending: dict[int, bytes] = {}
+        self._pending_reset = False
+        self._dirty = False
+        self._changed = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # ----------------------------------------------------------------- MessageStore
+
+    @property
+    def next_sender_seq(self) -> int:
+        return self._next_sender
+
+    @property
+    def next_target_seq(self) -> int:
+        return self._next_target
+
+    @property
+    def creation_time_ns(self) -> int:
+        return self._creation
+
+    async def open(self) -> None:
+        if self._pool is None:
+            assert self._dsn is not None
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=1)
+        pool = self._pool
+        assert pool is not None
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(_LOAD_STATE, self.session_id)
+            rows = await conn.fetch(_LOAD_MESSAGES, self.session_id)
+        if row is not None:  # (no row: a new session; the first change creates it)
+            self._next_sender = int(row["next_sender_seq"])
+            self._next_target = int(row["next_target_seq"])
+            self._creation = int(row["creation_time_ns"])
+        self._seqs = [int(r["seq"]) for r in rows]
+        self._msgs = {int(r["seq"]): bytes(r["raw"]) for r in rows}
+        self._closed = False
+        self._task = asyncio.get_running_loop().create_task(
+            self._flusher(), name=f"fix-store-flush:{self.session_id}"
+        )
+        if self._dirty:  # changes made before open() (e.g. a reset) are written now
+            self._changed.set()
+
+    def set_next_sender_seq(self, seq: int) -> None:
+        self._next_sender = seq
+        self._touch()
+
+    def set_next_target_seq(self, seq: int) -> None:
+        self._next_target = seq
+        self._touch()
+
+    def store_sent(self, seq: int, raw: bytes) -> None:
+        if seq not in self._msgs:
+            if self._seqs and seq < self._seqs[-1]:
+                bisect.insort(self._seqs, seq)
+            else:
+                self._seqs.append(seq)
+        self._msgs[seq] = raw
+        self._pending[seq] = raw
+        self._next_sender = seq + 1
+        self._touch()
+
+    def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
+        seqs = self._seqs
+        lo = bisect.bisect_left(seqs, begin)
+        hi = len(seqs) if end == 0 else bisect.bisect_right(seqs, end)
+        return [(s, self._msgs[s]) for s in seqs[lo:hi]]
+
+    def reset(self, creation_time_ns: int) -> None:
+        self._next_sender = 1
+        self._next_target = 1
+        self._creation = creation_time_ns
+        self._seqs.clear()
+        self._msgs.clear()
+        self._pending.clear()
+        self._pending_reset = True
+        self._touch()
+
+    async def flush(self) -> None:
+        """Persist everything recorded so far (raises the database error if it fails)."""
+        async with self._write_lock:
+            await self._write()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            await self.flush()
+        finally:
+            if self._owns_pool and self._pool is not None:
+                await self._pool.close()
+                self._pool = None
+
+    # ----------------------------------------------------------------- internals
+
+    def _touch(self) -> None:
+        self._dirty = True
+        self._changed.set()
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._changed.wait()
+            await asyncio.sleep(self._flush_interval)  # let the batch fill
+            try:
+                await self.flush()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("fix_store_flush_failed", session=self.session_id, error=repr(exc))
+                await asyncio.sleep(self._retry_delay)
+                self._changed.set()
+
+    async def _write(self) -> None:
+        if not self._dirty:
+            return
+        self._changed.clear()
+        pending, self._pending = self._pending, {}
+        reset, self._pending_reset = self._pending_reset, False
+        self._dirty = False
+        state = (self.session_id, self._next_sender, self._next_target, self._creation)
+        pool = self._pool
+        try:
+            if pool is None:
+                raise asyncpg.InterfaceError("store is not open")
+            async with pool.acquire() as conn, conn.transaction():
+                if reset:
+                    await conn.execute(_DELETE_MESSAGES, self.session_id)
+                if pending:
+                    await conn.execute(
+                        _INSERT_MESSAGES, self.session_id, list(pending), list(pending.values())
+                    )
+                await conn.execute(_UPSERT_STATE, *state)
+        except BaseException:
+            # keep the batch: older pending entries first, newer ones override them
+            if not self._pending_reset:
+                pending.update(self._pending)
+                self._pending = pending
+                self._pending_reset = reset
+            self._dirty = True
+            raise
+
+
+def postgres_store_factory(
+    pool: asyncpg.Pool, *, flush_interval: float = 0.005
+) -> MessageStoreFactory:
+    """A MessageStoreFactory creating a PostgresMessageStore per session on a shared pool."""
+
+    def factory(session_id: str) -> MessageStore:
+        return PostgresMessageStore(session_id, pool=pool, flush_interval=flush_interval)
+
+    return factory
+
+
+__all__ = ["PostgresMessageStore", "postgres_store_factory"]

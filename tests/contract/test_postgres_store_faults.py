@@ -1,0 +1,85 @@
+"""PostgresMessageStore under adversity (PostgreSQL only, beyond the MessageStore contract):
+the database connection is cut by a TCP fault proxy while the session keeps sending; the
+store must keep serving from memory, keep the batch, report the failure on ``flush`` and
+persist everything once the database is reachable again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+
+from fix_gateway.stores.postgres import PostgresMessageStore
+from tests.support.faultproxy import proxy_for
+
+DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def test_outage_keeps_the_batch_and_recovers(database_url: str) -> None:
+    proxy, url = await proxy_for(database_url)
+    sid = f"FIX.4.4:ISLD->FAULT-{uuid.uuid4().hex[:8]}"
+    store = PostgresMessageStore(sid, dsn=url, retry_delay=0.05)
+    await store.open()
+    try:
+        store.store_sent(1, b"one")
+        await store.flush()
+
+        proxy.cut()
+        for seq in (2, 3, 4):  # the per-message path never touches the database
+            store.store_sent(seq, b"m%d" % seq)
+        store.set_next_target_seq(7)
+        assert [s for s, _ in store.sent_range(1, 0)] == [1, 2, 3, 4]
+        with pytest.raises(DB_ERRORS):
+            await asyncio.wait_for(store.flush(), 10)
+        store.store_sent(5, b"m5")  # arrives during the outage, after the failed flush
+
+        proxy.restore()
+        await asyncio.wait_for(store.flush(), 10)
+    finally:
+        await store.close()
+        await proxy.stop()
+
+    again = PostgresMessageStore(sid, dsn=database_url)
+    await again.open()
+    try:
+        assert (again.next_sender_seq, again.next_target_seq) == (6, 7)
+        assert list(again.sent_range(1, 0)) == [
+            (1, b"one"),
+            (2, b"m2"),
+            (3, b"m3"),
+            (4, b"m4"),
+            (5, b"m5"),
+        ]
+    finally:
+        await again.close()
+
+
+async def test_reset_during_outage_wins_over_the_failed_batch(database_url: str) -> None:
+    proxy, url = await proxy_for(database_url)
+    sid = f"FIX.4.4:ISLD->FAULT-{uuid.uuid4().hex[:8]}"
+    store = PostgresMessageStore(sid, dsn=url, retry_delay=0.05)
+    await store.open()
+    try:
+        store.store_sent(1, b"old-1")
+        await store.flush()
+        proxy.cut()
+        store.store_sent(2, b"old-2")
+        with pytest.raises(DB_ERRORS):
+            await asyncio.wait_for(store.flush(), 10)
+        store.reset(42)
+        store.store_sent(1, b"new-1")
+        proxy.restore()
+        await asyncio.wait_for(store.flush(), 10)
+    finally:
+        await store.close()
+        await proxy.stop()
+
+    again = PostgresMessageStore(sid, dsn=database_url)
+    await again.open()
+    try:
+        assert (again.next_sender_seq, again.creation_time_ns) == (2, 42)
+        assert list(again.sent_range(1, 0)) == [(1, b"new-1")]
+    finally:
+        await again.close()

@@ -1,0 +1,193 @@
+"""Sequence numbers, gaps, resends, PossDup, SequenceReset (2a-2g, 8, 10, 11a-11c, 20)."""
+
+from __future__ import annotations
+
+from fix_scenario import Scenario, field, tags
+
+NOS = [(11, "ID"), (21, "3"), (40, "1"), (54, "1"), (55, "INTC"), (60, "20261122-00:00:00")]
+
+
+def logged_on(**kw: object) -> Scenario:
+    s = Scenario(**kw)  # type: ignore[arg-type]
+    s.logon()
+    return s
+
+
+def test_expected_seq_is_processed() -> None:
+    s = logged_on()
+    [hb] = s.send("1", [(112, "T")])
+    assert hb.msg_type == b"0" and field(hb, 112) == "T" and field(hb, 34) == "2"
+    assert s.store.next_target_seq == 3
+
+
+def test_seq_too_high_sends_resend_request_and_queues_until_gap_filled() -> None:
+    s = logged_on()
+    [rr] = s.send("1", [(112, "LATE")], seq=4)
+    assert rr.msg_type == b"2" and field(rr, 7) == "2" and field(rr, 16) == "0"
+    assert s.session.state.name == "resending"
+    # another too-high message does not repeat the ResendRequest
+    assert s.send("1", [(112, "LATER")], seq=5) == []
+    # the counterparty resends 2 and 3 (PossDup)
+    assert s.send("0", seq=2, header=[(43, "Y"), (122, s.now())]) == []
+    out = s.send("0", seq=3, header=[(43, "Y"), (122, s.now())])
+    assert [field(m, 112) for m in out] == ["LATE", "LATER"]
+    assert s.store.next_target_seq == 6
+    assert s.session.state.name == "in-session"
+
+
+def test_gap_fill_fills_the_gap_and_releases_the_queue() -> None:
+    s = logged_on()
+    s.send("1", [(112, "Q")], seq=5)
+    out = s.send("4", [(36, 5), (123, "Y")], seq=2, header=[(43, "Y"), (122, s.now())])
+    assert [m.msg_type for m in out] == [b"0"] and field(out[0], 112) == "Q"
+    assert s.store.next_target_seq == 6
+
+
+def test_seq_too_low_without_possdup_logs_out_and_disconnects() -> None:
+    s = logged_on()
+    s.send("0")
+    s.send("0")
+    [logout] = s.send("0", seq=2)
+    assert logout.msg_type == b"5"
+    assert field(logout, 58) == "MsgSeqNum too low, expecting 4 but received 2"
+    assert s.disconnected
+
+
+def test_possdup_already_received_is_ignored() -> None:
+    s = logged_on()
+    s.send("0")
+    assert s.send("0", seq=2, header=[(43, "Y"), (122, s.now())]) == []
+    assert not s.disconnected and s.store.next_target_seq == 3
+
+
+def test_possdup_with_orig_sending_time_after_sending_time_rejects_and_logs_out() -> None:
+    s = logged_on()
+    s.send("D", NOS)
+    s.send("D", NOS)
+    out = s.send("D", NOS, seq=2, header=[(43, "Y"), (122, s.now(10))])
+    assert [m.msg_type for m in out] == [b"3", b"5"]
+    rej = out[0]
+    assert field(rej, 373) == "10" and field(rej, 45) == "2" and field(rej, 371) is None
+    assert field(rej, 58) == "SendingTime accuracy problem"
+    assert s.session.state.name == "logout-sent"
+    s.send("5")
+    assert s.disconnected
+
+
+def test_possdup_without_orig_sending_time_is_rejected_without_consuming_seq() -> None:
+    s = logged_on()
+    s.send("D", NOS)
+    s.send("D", NOS)
+    [rej] = s.send("D", NOS, seq=2, header=[(43, "Y")])
+    assert rej.msg_type == b"3"
+    assert (field(rej, 371), field(rej, 373), field(rej, 58)) == (
+        "122",
+        "1",
+        "Required tag missing",
+    )
+    [hb] = s.send("1", [(112, "AFTER")])  # seq 4 is still the expected one
+    assert field(hb, 112) == "AFTER"
+
+
+def test_resend_request_replays_app_messages_and_gap_fills_admin() -> None:
+    s = logged_on()
+    for _ in range(3):
+        s.send("1", [(112, "H")])  # our 2-4: heartbeats (admin)
+    s.send("D", NOS)  # our 5: echo (app)
+    s.send("D", [*NOS[:4], (55, "CDG"), NOS[5]])  # our 6
+    s.send("1", [(112, "H")])  # our 7 (admin)
+    out = s.send("2", [(7, 2), (16, 0)])
+    assert [(m.msg_type, field(m, 34)) for m in out] == [
+        (b"4", "2"),
+        (b"D", "5"),
+        (b"D", "6"),
+        (b"4", "7"),
+    ]
+    gf = out[0]
+    assert (field(gf, 36), field(gf, 123), field(gf, 43)) == ("5", "Y", "Y")
+    assert tags(gf)[3:9] == [34, 43, 49, 52, 56, 122]
+    d5 = out[1]
+    assert field(d5, 43) == "Y" and field(d5, 122) is not None and field(d5, 55) == "INTC"
+    assert tags(d5)[3:9] == [34, 43, 49, 52, 56, 122]
+    assert field(out[3], 36) == "8"
+    # our sequence continues after the last real message
+    [hb] = s.send("1", [(112, "N")])
+    assert field(hb, 34) == "8"
+
+
+def test_resend_request_with_explicit_end() -> None:
+    s = logged_on()
+    for _ in range(3):
+        s.send("1", [(112, "H")])
+    [gf] = s.send("2", [(7, 2), (16, 3)])
+    assert field(gf, 34) == "2" and field(gf, 36) == "4"
+
+
+def test_resend_request_with_seq_too_high_is_answered_and_gap_requested() -> None:
+    s = logged_on()
+    s.send("D", NOS)  # our 2
+    out = s.send("2", [(7, 2), (16, 2)], seq=5)
+    assert [m.msg_type for m in out] == [b"D", b"2"]
+    assert field(out[1], 7) == "3"
+
+
+def test_sequence_reset_reset_mode_is_not_seq_checked() -> None:
+    s = logged_on()
+    assert s.send("4", [(36, 10)], seq=999) == []
+    assert s.store.next_target_seq == 10
+
+
+def test_sequence_reset_to_lower_number_is_rejected_value_incorrect() -> None:
+    s = logged_on()
+    s.send("0")
+    [rej] = s.send("4", [(36, 1)], seq=0)
+    assert rej.msg_type == b"3"
+    assert (field(rej, 373), field(rej, 371), field(rej, 45), field(rej, 372)) == (
+        "5",
+        None,
+        "0",
+        "4",
+    )
+    assert field(rej, 58) == "Value is incorrect (out of range) for this tag"
+    assert s.store.next_target_seq == 3
+
+
+def test_sequence_reset_equal_changes_nothing() -> None:
+    s = logged_on()
+    assert s.send("4", [(36, 2)], seq=0) == []
+    assert s.store.next_target_seq == 2
+
+
+def test_gap_fill_is_sequence_checked() -> None:
+    s = logged_on()
+    s.send("0")
+    [logout] = s.send("4", [(36, 20), (123, "Y")], seq=1)
+    assert field(logout, 58) == "MsgSeqNum too low, expecting 3 but received 1"
+    assert s.disconnected
+
+
+def test_gap_fill_too_high_triggers_resend_request() -> None:
+    s = logged_on()
+    [rr] = s.send("4", [(36, 20), (123, "Y")], seq=5)
+    assert rr.msg_type == b"2" and field(rr, 7) == "2"
+
+
+def test_garbled_messages_are_dropped_silently_and_the_gap_shows_later() -> None:
+    s = logged_on()
+    good = s.message("1", [(112, "G")])
+    bad_checksum = good[:-4] + (b"000" if good[-4:-1] != b"000" else b"001") + b"\x01"
+    assert s.send_raw(bad_checksum) == []
+    bad_length = good.replace(b"\x019=", b"\x019=1", 1)
+    assert s.send_raw(bad_length) == []
+    assert s.send_raw(b"35=0\x018=FIX.4.4\x019=5\x01garbage\x01") == []
+    assert not s.disconnected
+    [rr] = s.send("0")
+    assert rr.msg_type == b"2" and field(rr, 7) == "2"
+
+
+def test_queue_processes_admin_and_app_in_order() -> None:
+    s = logged_on()
+    s.send("D", NOS, seq=3)
+    s.send("1", [(112, "Z")], seq=4)
+    out = s.send("0", seq=2, header=[(43, "Y"), (122, s.now())])
+    assert [m.msg_type for m in out] == [b"D", b"0"]
