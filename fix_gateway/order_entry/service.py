@@ -16,6 +16,7 @@ import contextlib
 import json
 import re
 import ssl
+import struct
 from typing import Any
 
 import asyncpg
@@ -43,9 +44,9 @@ from venue.passwords import verify_password
 
 from .app import OrderEntryApplication
 from .ids import IdAllocator
-from .orders import OrderBook, Report
+from .orders import HANDLED_EVENTS, OrderBook, Report
 from .refdata import RefData
-from .requests import SessionContext
+from .requests import TAG_STP_MODE, SessionContext
 
 log = get_logger("fix_gateway.order_entry")
 
@@ -56,6 +57,27 @@ EVT_SEQ = Gauge("venue_gateway_event_seq", "Last event-stream sequence applied")
 
 KILL_SWITCH_SUBJECT = "venue.ctl.kill-switch"
 _EXEC_ID = re.compile(rb"\x0117=(\d+)-\d+\x01")
+
+
+_PROJECTED = frozenset(t for t, (cls, _) in wire.EV_LAYOUT.items() if cls in HANDLED_EVENTS)
+
+
+_EV_TYPE_SIZE = struct.Struct("<HH").unpack_from  # the head of every event record (engine/wire.py)
+
+
+def _order_events(body: bytes) -> list[Any]:
+    """The events the order book projects, decoded; the rest (book levels, deposits, acks:
+    about half the records) are split off by their header and never become objects."""
+    out: list[Any] = []
+    off, n = 0, len(body)
+    while off < n:
+        t, size = _EV_TYPE_SIZE(body, off)
+        if size < 16 or off + size > n:
+            raise ValueError(f"bad event size {size} at offset {off}")
+        if t in _PROJECTED:
+            out += wire.decode_events(body[off : off + size])
+        off += size
+    return out
 
 
 def session_config(entry: FixSessionEntry) -> SessionConfig:
@@ -72,6 +94,7 @@ def session_config(entry: FixSessionEntry) -> SessionConfig:
         cancel_on_disconnect=entry.cancel_on_disconnect,
         username_required=bool(entry.username),
         password_required=bool(entry.username),
+        user_defined_fields=(TAG_STP_MODE,),
     )
 
 
@@ -206,7 +229,7 @@ class Gateway:
     def on_event_record(self, seq: int, payload: bytes) -> list[Report]:
         env = decode_envelope(payload)
         metas = {m.seq: m for m in decode_meta(env.meta)}
-        events = wire.decode_events(env.body) if env.body else []
+        events = _order_events(env.body) if env.body else []
         reports = self.book.apply(seq, events, metas)
         self.app.settle(metas)
         self.evt_seq = seq
@@ -214,13 +237,19 @@ class Gateway:
         return reports
 
     def deliver(self, reports: list[Report]) -> None:
+        sessions, before, delivered = self.acceptor.sessions, self.delivered_before, self.delivered
+        send, dirty = self.acceptor.send, self._delivered_dirty
+        n = 0
         for r in reports:
-            if r.session not in self.acceptor.sessions or r.evt_seq <= self.delivered_before.get(r.session, 0):
+            sid = r.session
+            if sid not in sessions or r.evt_seq <= before.get(sid, 0):
                 continue  # handed to the session before this gateway started
-            self.acceptor.send(r.session, r.msg_type, r.fields)
-            self.delivered[r.session] = r.evt_seq
-            self._delivered_dirty.add(r.session)
-            REPORTS.inc()
+            send(sid, r.msg_type, r.fields)
+            delivered[sid] = r.evt_seq
+            dirty.add(sid)
+            n += 1
+        if n:
+            REPORTS.inc(n)
 
     async def _load_delivered(self) -> None:
         if self.pool is None:

@@ -299,6 +299,10 @@ async def test_restarted_gateway_resumes_from_postgres(database_url: str, tmp_pa
         assert first.send(sid, "8", execution_report("P1"))
         assert first.send(sid, "8", execution_report("P2"))
         await asyncio.sleep(0.3)
+        # The gateway is "down" from here on: QuickFIX's reconnects must not reach it.
+        from venue.embedded import free_port
+
+        proxy.target_port = free_port()
         proxy.drop()
         sent_next = first.sessions[sid].store.next_sender_seq
         received_next = first.sessions[sid].store.next_target_seq

@@ -130,3 +130,17 @@ async def test_kill_switch_cancels_and_refuses(stack_factory: Callable[..., Any]
         alpha.send("D", nos("a2", "1", "0.1", "60000"))
         refused = await report(alpha)
         assert s(refused, 39) == "8" and "kill switch" in s(refused, 58)
+
+
+async def test_self_trade_prevention_mode_tag_is_accepted(stack_factory: Callable[..., Any]) -> None:
+    """The venue tag SelfTradePreventionMode(7928) passes validation and is honoured."""
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        alpha.send("D", nos("a1", "2", "0.1", "60000"))
+        assert s(await report(alpha), 150) == "0"
+        alpha.send("D", nos("a2", "1", "0.1", "60000", t7928="1"))  # cancel newest: a2 goes
+        got = [await report(alpha), await report(alpha)]
+        assert [(s(m, 11), s(m, 150)) for m in got] == [("a2", "0"), ("a2", "4")]
+        assert "self-trade" in s(got[1], 58)
