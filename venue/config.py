@@ -58,7 +58,6 @@ class EngineConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     snapshot_every: int = 100_000
     snapshot_interval_s: float = 60.0
     keep_snapshots: int = 3
-    max_records_per_cycle: int = 256
 
 
 class FixSessionEntry(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
