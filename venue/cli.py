@@ -213,7 +213,16 @@ def cmd_kill_switch(args: argparse.Namespace, config: Config) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="venue", description="Run and operate the trading venue.")
     p.add_argument("--config", help="the venue's TOML config file (default: built-in defaults)")
+    # --config is accepted after the subcommand too (`venue up --config FILE`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="the venue's TOML config file")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_parser = sub.add_parser
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return _add_parser(name, parents=[common], **kwargs)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     up = sub.add_parser("up", help="start every component of the venue; Ctrl-C stops")
     up.set_defaults(func=cmd_up)

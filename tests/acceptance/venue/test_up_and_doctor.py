@@ -189,3 +189,10 @@ def test_first_session_two_firms_trade_over_fix(
         )
 
     asyncio.run(session())
+
+
+def test_config_goes_before_or_after_the_subcommand(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.toml")
+    for argv in (["--config", missing, "doctor"], ["doctor", "--config", missing]):
+        result = subprocess.run([*VENUE, *argv], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "missing.toml not found" in result.stderr
