@@ -26,7 +26,7 @@ from venue.bus.jetstream import JetStreamBus
 from venue.clock import SystemClock
 from venue.config import Config
 from venue.db import connect, migrate
-from venue.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_in_use
+from venue.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free_port, port_in_use
 from venue.logs import get_logger
 from venue.metrics import serve_metrics
 from venue.registry import seed
@@ -201,6 +201,7 @@ class Venue:
                 stdout=logfile,
                 stderr=logfile,
                 start_new_session=False,
+                preexec_fn=die_with_parent,  # even a kill -9 of the supervisor leaves no service
             )
         finally:
             logfile.close()
@@ -297,7 +298,18 @@ async def run_venue(config: Config, config_path: str | None, ready: Callable[[Ve
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await venue.start()
+    # Ctrl-C / SIGTERM during start-up stops it too (start-up undoes what it had started).
+    starting = asyncio.create_task(venue.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        stopping.cancel()
+        raise StartupError("interrupted while starting; everything started so far was stopped")
+    stopping.cancel()
+    starting.result()  # a start-up error propagates (after start() undid itself)
     try:
         ready(venue)
         await stop.wait()

@@ -103,14 +103,18 @@ class JetStreamBus:
         self._js: JetStreamContext = nc.jetstream()
         self._config = config
         self._mux = _AckMux(nc)
+        self._closing: list[bool] = []
 
     @classmethod
     async def connect(cls, url: str, config: BusConfig, *, name: str = "venue") -> JetStreamBus:
         async def on_error(exc: Exception) -> None:
             log.warning("nats error", error=f"{exc.__class__.__name__}: {exc}")
 
+        closing: list[bool] = []  # set by close(): a disconnect we asked for is not news
+
         async def on_disconnected() -> None:
-            log.warning("nats disconnected; reconnecting", url=url)
+            if not closing:
+                log.warning("nats disconnected; reconnecting", url=url)
 
         async def on_reconnected() -> None:
             log.info("nats reconnected", url=url)
@@ -137,7 +141,9 @@ class JetStreamBus:
                 f"cannot reach NATS at {url} ({exc.__class__.__name__}): start it, or unset "
                 "VENUE_NATS_URL / bus.url to use the embedded server"
             ) from None
-        return cls(nc, config)
+        bus = cls(nc, config)
+        bus._closing = closing
+        return bus
 
     @property
     def client(self) -> Client:
@@ -265,5 +271,6 @@ class JetStreamBus:
         return int(info.state.last_seq)
 
     async def close(self) -> None:
+        self._closing.append(True)
         if not self._nc.is_closed:
             await self._nc.drain()

@@ -63,9 +63,13 @@ def running_venue(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path,
     try:
         yield proc, config, env
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # stop it as a user does; kill only if that fails
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def test_up_doctor_and_clean_ctrl_c(running_venue: tuple[subprocess.Popen[str], Path, dict[str, str]], tmp_path: Path) -> None:
@@ -196,3 +200,17 @@ def test_config_goes_before_or_after_the_subcommand(tmp_path: Path) -> None:
     for argv in (["--config", missing, "doctor"], ["doctor", "--config", missing]):
         result = subprocess.run([*VENUE, *argv], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and "missing.toml not found" in result.stderr
+
+
+def test_a_killed_supervisor_leaves_no_service_behind(
+    running_venue: tuple[subprocess.Popen[str], Path, dict[str, str]], tmp_path: Path
+) -> None:
+    proc, _config, _env = running_venue
+    info = json.loads((tmp_path / "var" / "runtime.json").read_text())
+    children = [info["nats_embedded_pid"], *(svc["pid"] for svc in info["services"].values())]
+    proc.kill()  # kill -9: no clean-up code runs in the supervisor
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(pid_alive(p) for p in children):
+        time.sleep(0.2)
+    assert not [p for p in children if pid_alive(p)]
