@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -49,6 +50,16 @@ def die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def nats_server_binary() -> str:
@@ -132,6 +143,7 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._forget_dead_users()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # platformdirs complains about XDG_RUNTIME_DIR
@@ -144,6 +156,19 @@ class EmbeddedPostgres:
                 "or set VENUE_DATABASE_URL to a running server"
             ) from None
         self.url = str(self._server.get_uri())
+
+    def _forget_dead_users(self) -> None:
+        """pgserver stops the server when its last user process exits, and lists the users in
+        ``.handle_pids.json``; a user killed with ``kill -9`` stays listed forever, and the
+        server would then outlive every later run. Drop the dead ones before taking over."""
+        handles = self.data_dir / ".handle_pids.json"
+        try:
+            pids = json.loads(handles.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [p for p in pids if isinstance(p, int) and _alive(p)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
     @property
     def pid(self) -> int | None:

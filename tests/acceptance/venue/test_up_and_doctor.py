@@ -205,12 +205,27 @@ def test_config_goes_before_or_after_the_subcommand(tmp_path: Path) -> None:
 def test_a_killed_supervisor_leaves_no_service_behind(
     running_venue: tuple[subprocess.Popen[str], Path, dict[str, str]], tmp_path: Path
 ) -> None:
-    proc, _config, _env = running_venue
+    proc, config, env = running_venue
     info = json.loads((tmp_path / "var" / "runtime.json").read_text())
     children = [info["nats_embedded_pid"], *(svc["pid"] for svc in info["services"].values())]
+    postgres = info["postgres_embedded_pid"]
     proc.kill()  # kill -9: no clean-up code runs in the supervisor
     proc.wait()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and any(pid_alive(p) for p in children):
         time.sleep(0.2)
     assert not [p for p in children if pid_alive(p)]
+
+    # The daemonised PostgreSQL outlives it; the next run takes it over and stops it.
+    assert pid_alive(postgres)
+    again = subprocess.Popen([*VENUE, "--config", str(config), "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert again.stdout is not None
+    for line in again.stdout:
+        if "stop with Ctrl-C" in line:
+            break
+    again.send_signal(signal.SIGINT)
+    assert again.wait(60) == 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and pid_alive(postgres):
+        time.sleep(0.2)
+    assert not pid_alive(postgres)
