@@ -15,18 +15,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from engine import commands as c
 from venue.bus.envelope import RequestMeta
 from venue.enums import OrdStatus
+from venue.fixedpoint import format_decimal
 from venue.instruments import InstrumentSpec
 from venue.rejects import CancelReason, reject_text
 from venue.rejects import cxl_rej_reason as cxl_code
 from venue.rejects import ord_rej_reason as rej_code
 
 from . import reports
-from .refdata import RefData
+from .refdata import RefData, scales
+
+_units = reports.units_text
 
 _SIDE = {c.BUY: "1", c.SELL: "2"}
 _ORD_TYPE = {0: "1", 1: "2", 2: "3", 3: "4"}
@@ -76,6 +79,16 @@ class Order:
         avg = self.spec.price_unit * Decimal(self.cum_value) / Decimal(self.cum_qty)
         return avg.quantize(Decimal(1).scaleb(-(self.spec.price_scale + 6))).normalize()
 
+    def avg_px_text(self) -> str:
+        """``format_decimal(self.avg_px())``; integer arithmetic when the average is a whole
+        number of price units (always so for a single fill price)."""
+        if self.cum_qty == 0:
+            return "0"
+        whole, rest = divmod(self.cum_value, self.cum_qty)
+        if rest == 0:
+            return _units(whole, scales(self.spec)[1])
+        return format_decimal(self.avg_px())
+
 
 @dataclass
 class OrderBook:
@@ -111,35 +124,58 @@ class OrderBook:
         self._n += 1
         return f"{self._evt_seq}-{self._n}"
 
-    def _er(self, o: Order, exec_type: str, out: list[Report], **extra: object) -> None:
-        spec = o.spec
-        fix44 = self.fix44(o.session)
+    def _er(
+        self,
+        o: Order,
+        exec_type: str,
+        out: list[Report],
+        orig_cl_ord_id: Any = "",
+        *,
+        text: Any = "",
+        last_px: Any = None,
+        last_qty: Any = None,
+        commission: Any = None,
+        last_liquidity: Any = "",
+        aggressor: Any = None,
+    ) -> None:
+        """One ExecutionReport for an order: the field list ``reports.execution_report`` makes
+        (same tags, same order, same text), built inline because this runs once per report."""
+        _, ps, qs, _ = scales(o.spec)
+        session = o.session
+        fix44 = self.fix44(session)
         if exec_type == "L" and fix44:
             exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
-        fields = reports.execution_report(
-            order_id=str(o.order_id),
-            cl_ord_id=o.cl_ord_id,
-            orig_cl_ord_id=extra.pop("orig_cl_ord_id", "") or "",  # type: ignore[arg-type]
-            exec_id=self._exec_id(),
-            exec_type=exec_type,
-            ord_status=o.status,
-            account=o.account,
-            symbol=o.symbol,
-            side=o.side,
-            order_qty=spec.qty_decimal(o.qty),
-            ord_type=o.ord_type,
-            price=spec.price_decimal(o.price) if o.ord_type in ("2", "4") else None,
-            stop_px=spec.price_decimal(o.stop_price) if o.stop_price else None,
-            time_in_force=o.tif,
-            leaves_qty=spec.qty_decimal(o.leaves),
-            cum_qty=spec.qty_decimal(o.cum_qty),
-            avg_px=o.avg_px(),
-            transact_time=self.transact_time(),
-            fix44=fix44,
-            **extra,  # type: ignore[arg-type]
-        )
-        if o.session:
-            out.append(Report(o.session, "8", list(fields), self._evt_seq))
+        self._n += 1
+        f: list[tuple[int, str | bytes | int]] = [(37, str(o.order_id)), (11, o.cl_ord_id)]
+        if orig_cl_ord_id:
+            f.append((41, orig_cl_ord_id))
+        f += [(17, f"{self._evt_seq}-{self._n}"), (150, exec_type), (39, o.status)]
+        if o.account:
+            f.append((1, o.account))
+        f += [(55, o.symbol), (54, o.side), (38, _units(o.qty, qs))]
+        ord_type = o.ord_type
+        if ord_type:
+            f.append((40, ord_type))
+        if o.price > 0 and ord_type in ("2", "4"):
+            f.append((44, _units(o.price, ps)))
+        if o.stop_price > 0:
+            f.append((99, _units(o.stop_price, ps)))
+        if o.tif:
+            f.append((59, o.tif))
+        if last_px is not None and last_qty is not None:
+            f += [(31, last_px), (32, last_qty)]
+        f += [(151, _units(o.leaves, qs)), (14, _units(o.cum_qty, qs)), (6, o.avg_px_text())]
+        if commission is not None:
+            f += [(12, commission), (13, "3")]
+        if text:
+            f.append((58, text))
+        f.append((60, self.transact_time()))
+        if last_liquidity:
+            f.append((851, last_liquidity))
+        if aggressor is not None and not fix44:
+            f.append((1057, "Y" if aggressor else "N"))
+        if session:
+            out.append(Report(session, "8", f, self._evt_seq))
 
     def _accepted(self, ev: c.OrderAccepted, meta: RequestMeta | None, out: list[Report]) -> None:
         spec = self.refdata.instruments_by_id.get(ev.instrument)
@@ -215,11 +251,11 @@ class OrderBook:
                 o.status, o.live = OrdStatus.FILLED.value, False
             else:
                 o.status = OrdStatus.PARTIALLY_FILLED.value
-            spec = o.spec
+            _, ps, qs, quote_scale = scales(o.spec)
             self._er(
                 o, "F", out,
-                last_px=spec.price_decimal(ev.price), last_qty=spec.qty_decimal(ev.qty),
-                commission=spec.quote_decimal(fee), last_liquidity="1" if maker else "2",
+                last_px=_units(ev.price, ps), last_qty=_units(ev.qty, qs),
+                commission=_units(fee, quote_scale), last_liquidity="1" if maker else "2",
                 aggressor=not maker,
             )
 
@@ -288,3 +324,4 @@ _HANDLERS: dict[type, Callable[[OrderBook, object, RequestMeta | None, list[Repo
     c.OrderTriggered: OrderBook._triggered,  # type: ignore[dict-item]
     c.MassCanceled: OrderBook._mass_canceled,  # type: ignore[dict-item]
 }
+HANDLED_EVENTS = frozenset(_HANDLERS)

@@ -8,6 +8,17 @@ import asyncpg
 
 from venue.instruments import InstrumentSpec, load_instruments
 
+_SCALES: dict[int, tuple[InstrumentSpec, int, int, int]] = {}
+
+
+def scales(spec: InstrumentSpec) -> tuple[InstrumentSpec, int, int, int]:
+    """(spec, price_scale, base_decimals, quote_decimals), computed once per spec object
+    (the InstrumentSpec properties recompute them from Decimals on every call)."""
+    entry = _SCALES.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        entry = _SCALES[id(spec)] = (spec, spec.price_scale, spec.base_decimals, spec.quote_decimals)
+    return entry
+
 
 @dataclass(frozen=True)
 class AccountRef:

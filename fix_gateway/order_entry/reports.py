@@ -6,6 +6,7 @@ FIX.4.4 dictionary lacks are mapped down (OrdRejReason 16/18 -> 99, ExecType L -
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from fix_gateway.application import FieldList
@@ -23,8 +24,32 @@ def cxl_rej_reason(code: int, fix44: bool) -> int:
     return code if not fix44 or code in _CXL_44 else 99
 
 
-def dec(value: Decimal) -> str:
-    return format_decimal(value)
+def dec(value: Decimal | str) -> str:
+    """Wire text of a value: Decimal formatted, or text already formatted (see ``units_text``)."""
+    return value if type(value) is str else format_decimal(value)  # type: ignore[arg-type]
+
+
+def _positive(value: Decimal | str) -> bool:
+    if type(value) is str:
+        return value != "0" and not value.startswith("-")  # type: ignore[union-attr]
+    return value > 0  # type: ignore[operator]
+
+
+_POW10 = [10**i for i in range(40)]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def units_text(units: int, scale: int) -> str:
+    """``format_decimal(from_units(units, 10**-scale))`` without Decimal: the hot-path formatter
+    for integer engine units (no trailing zeros, "0" for zero)."""
+    if scale == 0:
+        return str(units)
+    if units < 0:
+        return "-" + units_text(-units, scale)
+    q, r = divmod(units, _POW10[scale])
+    if r == 0:
+        return str(q)
+    return f"{q}.{r:0{scale}d}".rstrip("0")
 
 
 def execution_report(
@@ -36,20 +61,20 @@ def execution_report(
     ord_status: str,
     symbol: str,
     side: str,
-    leaves_qty: Decimal,
-    cum_qty: Decimal,
-    avg_px: Decimal,
+    leaves_qty: Decimal | str,
+    cum_qty: Decimal | str,
+    avg_px: Decimal | str,
     transact_time: bytes,
     account: str = "",
     orig_cl_ord_id: str = "",
-    order_qty: Decimal | None = None,
+    order_qty: Decimal | str | None = None,
     ord_type: str = "",
-    price: Decimal | None = None,
-    stop_px: Decimal | None = None,
+    price: Decimal | str | None = None,
+    stop_px: Decimal | str | None = None,
     time_in_force: str = "",
-    last_px: Decimal | None = None,
-    last_qty: Decimal | None = None,
-    commission: Decimal | None = None,
+    last_px: Decimal | str | None = None,
+    last_qty: Decimal | str | None = None,
+    commission: Decimal | str | None = None,
     last_liquidity: str = "",
     ord_rej_reason: int | None = None,
     text: str = "",
@@ -67,9 +92,9 @@ def execution_report(
         f.append((38, dec(order_qty)))
     if ord_type:
         f.append((40, ord_type))
-    if price is not None and price > 0:
+    if price is not None and _positive(price):
         f.append((44, dec(price)))
-    if stop_px is not None and stop_px > 0:
+    if stop_px is not None and _positive(stop_px):
         f.append((99, dec(stop_px)))
     if time_in_force:
         f.append((59, time_in_force))

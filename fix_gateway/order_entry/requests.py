@@ -26,13 +26,14 @@ from venue.fixedpoint import NotANumber, OffIncrement, parse_decimal
 from venue.instruments import InstrumentSpec
 from venue.rejects import RejectCode, cxl_rej_reason, ord_rej_reason, reject_text
 
-from .refdata import AccountRef, RefData
+from .refdata import AccountRef, RefData, scales
 
 TAG_STP_MODE = 7928
 
 _ORD_TYPES = {b"1": c.OrdTypeCode.MARKET, b"2": c.OrdTypeCode.LIMIT, b"3": c.OrdTypeCode.STOP, b"4": c.OrdTypeCode.STOP_LIMIT}
 _TIFS = {b"0": c.TifCode.DAY, b"1": c.TifCode.GTC, b"3": c.TifCode.IOC, b"4": c.TifCode.FOK, b"6": c.TifCode.GTD}
 _SIDES = {b"1": c.BUY, b"2": c.SELL}
+_PRICED = frozenset({c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT})
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,26 @@ def _decimal(msg: FixMessage, tag: int) -> Decimal | None:
     if value is None:
         return None
     return parse_decimal(value)
+
+
+_POW10 = [10**i for i in range(40)]
+
+
+def _fast_units(raw: bytes, scale: int) -> int | None:
+    """Integer units (of 10**-scale) of a plain ``digits[.digits]`` value, without Decimal;
+    None for anything else (signs, exponents, an off-increment value...): the caller then
+    takes the general Decimal path, which refuses or converts exactly as before."""
+    head, dot, frac = raw.partition(b".")
+    if not head.isdigit() or (dot and not frac.isdigit()) or len(head) + scale > 27:
+        return None
+    if len(frac) > scale:
+        if frac[scale:].strip(b"0"):
+            return None
+        frac = frac[:scale]
+    units = int(head) * _POW10[scale]
+    if frac:
+        units += int(frac) * _POW10[scale - len(frac)]
+    return units
 
 
 def _account(ctx: SessionContext, refdata: RefData, msg: FixMessage) -> AccountRef | Refusal:
@@ -134,27 +155,42 @@ def _new_order(
     spec = _instrument(refdata, msg)
     if isinstance(spec, Refusal):
         return spec
-    side = _SIDES.get(msg.get(54) or b"")
+    side_raw = msg.get(54)
+    side = _SIDES.get(side_raw or b"")
     if side is None:
         return Refusal.of(RejectCode.INVALID_SIDE, _text(msg, 54))
-    ord_type = _ORD_TYPES.get(msg.get(40) or b"")
+    type_raw = msg.get(40)
+    ord_type = _ORD_TYPES.get(type_raw or b"")
     if ord_type is None:
         return Refusal.of(RejectCode.INVALID_ORD_TYPE, _text(msg, 40))
     tif = _TIFS.get(msg.get(59) or b"0")
     if tif is None:
         return Refusal.of(RejectCode.INVALID_TIF, f"TimeInForce {_text(msg, 59)} not supported")
-    qty_dec = _decimal(msg, 38)
-    if qty_dec is None or qty_dec <= 0:
-        return Refusal.of(RejectCode.QTY_NOT_POSITIVE)
-    qty = _qty(spec, qty_dec, "OrderQty")
-    if isinstance(qty, Refusal):
-        return qty
-    price_dec = _decimal(msg, 44)
-    if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) and (price_dec is None or price_dec <= 0):
-        return Refusal.of(RejectCode.INVALID_PRICE, "limit orders need a positive Price(44)")
-    price = _price(spec, price_dec, "Price") if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) else 0
-    if isinstance(price, Refusal):
-        return price
+    _, price_scale, qty_scale, _ = scales(spec)
+    qty_raw = msg.get(38)
+    fast_qty = _fast_units(qty_raw, qty_scale) if qty_raw is not None else None
+    if fast_qty:  # a plain positive quantity
+        qty = fast_qty
+    else:  # absent, zero or not a plain number: the general path
+        qty_dec = _decimal(msg, 38)
+        if qty_dec is None or qty_dec <= 0:
+            return Refusal.of(RejectCode.QTY_NOT_POSITIVE)
+        qty_or = _qty(spec, qty_dec, "OrderQty")
+        if isinstance(qty_or, Refusal):
+            return qty_or
+        qty = qty_or
+    price_raw = msg.get(44)
+    fast_price = _fast_units(price_raw, price_scale) if price_raw is not None else None
+    if fast_price:  # a plain positive price
+        price = fast_price if ord_type in _PRICED else 0
+    else:
+        price_dec = _decimal(msg, 44)
+        if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) and (price_dec is None or price_dec <= 0):
+            return Refusal.of(RejectCode.INVALID_PRICE, "limit orders need a positive Price(44)")
+        price_or = _price(spec, price_dec, "Price") if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) else 0
+        if isinstance(price_or, Refusal):
+            return price_or
+        price = price_or
     stop_dec = _decimal(msg, 99)
     stop = 0
     if ord_type in (c.OrdTypeCode.STOP, c.OrdTypeCode.STOP_LIMIT):
@@ -206,10 +242,10 @@ def _new_order(
         symbol=spec.symbol,
         firm=account.firm,
         source="fix",
-        side=_text(msg, 54),
-        ord_type=_text(msg, 40),
-        price=_text(msg, 44),
-        qty=_text(msg, 38),
+        side=side_raw.decode("latin-1"),  # type: ignore[union-attr]
+        ord_type=type_raw.decode("latin-1"),  # type: ignore[union-attr]
+        price=price_raw.decode("latin-1") if price_raw is not None else "",
+        qty=qty_raw.decode("latin-1") if qty_raw is not None else "",
     )
     return command, meta
 

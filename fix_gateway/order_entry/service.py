@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import json
 import re
 import ssl
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -56,13 +58,42 @@ REPORTS = Counter("venue_gateway_reports_total", "Reports handed to FIX sessions
 EVT_SEQ = Gauge("venue_gateway_event_seq", "Last event-stream sequence applied")
 
 KILL_SWITCH_SUBJECT = "venue.ctl.kill-switch"
+ACK_WAIT_S = 0.002
 _EXEC_ID = re.compile(rb"\x0117=(\d+)-\d+\x01")
 
 
-_PROJECTED = frozenset(t for t, (cls, _) in wire.EV_LAYOUT.items() if cls in HANDLED_EVENTS)
 
 
 _EV_TYPE_SIZE = struct.Struct("<HH").unpack_from  # the head of every event record (engine/wire.py)
+
+
+def _decoder(t: int) -> Callable[[bytes, int], Any]:
+    """One event record at an offset -> its event object, as ``wire.decode_events`` builds it
+    (same layout tables), without slicing the record out or looping over a batch."""
+    cls, words = wire.EV_LAYOUT[t]
+    unpack = struct.Struct("<HHIQ" + "".join(f for _, f in words)).unpack_from
+    names = [n for n, _ in words]
+    if [f.name for f in dataclasses.fields(cls)][2:] == names:
+        return lambda body, off: cls(*(v := unpack(body, off))[3:1:-1], *v[4:])
+    info = wire._INFO.get(t, ())  # one byte per field in the "info" word
+
+    def decode(body: bytes, off: int) -> Any:
+        v = unpack(body, off)
+        kw: dict[str, int] = {}
+        for name, value in zip(names, v[4:], strict=True):
+            if name == "info":
+                for i, f in enumerate(info):
+                    kw[f] = (value >> (8 * i)) & 0xFF
+            else:
+                kw[name] = value
+        return cls(seq=v[3], instrument=v[2], **kw)
+
+    return decode
+
+
+_DECODERS = {
+    t: (_decoder(t), wire.EV_SIZE[t]) for t, (cls, _) in wire.EV_LAYOUT.items() if cls in HANDLED_EVENTS
+}
 
 
 def _order_events(body: bytes) -> list[Any]:
@@ -74,8 +105,11 @@ def _order_events(body: bytes) -> list[Any]:
         t, size = _EV_TYPE_SIZE(body, off)
         if size < 16 or off + size > n:
             raise ValueError(f"bad event size {size} at offset {off}")
-        if t in _PROJECTED:
-            out += wire.decode_events(body[off : off + size])
+        d = _DECODERS.get(t)
+        if d is not None:
+            if size != d[1]:
+                raise ValueError(f"bad event record at offset {off}: type {t} size {size}")
+            out.append(d[0](body, off))
         off += size
     return out
 
@@ -179,6 +213,11 @@ class Gateway:
         max_batch = self.config.fix.max_batch
         while True:
             await self._wake.wait()
+            if self._unacked and not self._unacked[-1][0].done():
+                # The previous batch is not in the log yet: let this one fill meanwhile (at most
+                # ACK_WAIT_S, so a lost acknowledgement never stalls order entry). Under load the
+                # batches grow with the rate instead of one log append per event-loop turn.
+                await asyncio.wait([self._unacked[-1][0]], timeout=ACK_WAIT_S)
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[:max_batch], self._pending[max_batch:]

@@ -1,0 +1,695 @@
+"""End-to-end benchmark: FIX clients -> gateway -> command log -> engine -> event log -> ExecutionReports.
+
+``python -m bench.e2e --json`` starts ``venue up`` on its embedded defaults (nats-server,
+PostgreSQL from the wheel) from a copy of ``config/demo.toml`` with free ports and a temporary
+data directory, logs on FIX client processes (ALPHA on FIX.4.4, BETA on FIXT.1.1; ``--sessions``
+adds more sessions per firm on the same accounts) and prints one JSON object:
+
+- ``orders_per_sec``: throughput phase. Each client pipelines NewOrderSingles (a window of
+  ``--window`` orders awaiting their first ExecutionReport); an order counts when its first
+  ExecutionReport (150=0 New, or 150=8 Rejected, counted apart in ``rejects``) arrives inside
+  the measured ``--duration`` after ``--warmup``. Cancels (to bound resting orders) are sent
+  too and reported as ``cancels_per_sec``; they are not counted as orders.
+- ``latency_us``: latency phase, open loop at ``--rate`` orders/s over all clients: each
+  order has a scheduled send time and is sent then whatever came back; latency is first
+  ExecutionReport received minus *scheduled* send time (no coordinated omission), sorted
+  samples, p50/p99/p999/max in microseconds.
+- ``cpu``: CPU seconds per venue component (gateway, engine, writer, nats, postgres, clients)
+  over each phase, read from /proc: where the time goes.
+
+Load: limit orders on BTC-USD / ETH-USD at the reference price +-2% (buys and sells
+alternate, so about half cross and half rest), small quantities; when a client has more
+than ``--max-resting`` resting orders it cancels the oldest. Accounts get large deposits in
+the temporary config so funds never run out. ``fix.store`` is postgres (the default and the
+headline figure) unless ``--store memory``. ``--code DIR`` runs the venue from another source
+tree (PYTHONPATH=DIR; used to measure a baseline copy side by side). ``--quick`` finishes in
+under a minute. ``--out PATH`` also writes the JSON there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+INSTRUMENTS = {  # symbol: (reference price in cents, quantity text)
+    "BTC-USD": (6_000_000, "0.01"),
+    "ETH-USD": (300_000, "0.1"),
+}
+FIRMS = [  # firm, begin string, username, password, account
+    ("ALPHA", "FIX.4.4", "alpha", "alpha-demo", "ALPHA-1"),
+    ("BETA", "FIXT.1.1", "beta", "beta-demo", "BETA-1"),
+]
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, int, list[dict[str, str]]]:
+    text = (ROOT / "config" / "demo.toml").read_text()
+    fix_port = free_port()
+    text = re.sub(r'(?m)^data_dir = .*$', f'data_dir = "{tmp / "var"}"', text)
+    text = re.sub(r'(?m)^log_level = .*$', 'log_level = "warning"', text)
+    text = re.sub(r'(?m)^embedded_port = .*$', f"embedded_port = {free_port()}", text)
+    text = re.sub(r'(?m)^(\[metrics\]\s*\nport = )\d+', rf"\g<1>{free_port()}", text)
+    text = re.sub(r'(?m)^(\[fix\]\s*\nhost = .*\nport = )\d+', rf"\g<1>{fix_port}", text)
+    text = re.sub(r'(?m)^deposits = .*$', 'deposits = { USD = "1000000000", BTC = "100000", ETH = "1000000" }', text)
+    if store != "postgres":
+        text = text.replace("[fix]\n", f'[fix]\nstore = "{store}"\n', 1)
+    sessions = []
+    for firm, begin, user, password, account in FIRMS:
+        for i in range(sessions_per_firm):
+            comp = firm if i == 0 else f"{firm}{i + 1}"
+            if i > 0:
+                text += (
+                    f'\n[[fix.sessions]]\nbegin_string = "{begin}"\ntarget_comp_id = "{comp}"\n'
+                    f'username = "{user}"\naccounts = ["{account}"]\n'
+                )
+            sessions.append({"begin": begin, "sender": comp, "username": user, "password": password, "account": account})
+    path = tmp / "venue.toml"
+    path.write_text(text)
+    return path, fix_port, sessions
+
+
+# ----------------------------------------------------------------------------- load client (own process)
+
+
+class _Conn(asyncio.Protocol):
+    """Lean FIX initiator for load: batched writes, a callback per received message."""
+
+    def __init__(self, begin: str, sender: str, on_msg: Any) -> None:
+        from fix_gateway.codec import Framer
+
+        self.begin, self.sender, self.on_msg = begin, sender, on_msg
+        self.framer = Framer()
+        self.seq = 1
+        self.out: list[bytes] = []
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        from fix_gateway.codec import parse
+
+        self.framer.feed(data)
+        while (frame := self.framer.next_frame()) is not None:
+            msg = parse(frame)
+            if msg.msg_type == b"1":
+                self.queue("0", [(112, msg.get(112) or b"")])
+            self.on_msg(msg)
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def queue(self, msg_type: str, fields: list[tuple[int, Any]]) -> None:
+        from fix_gateway.codec import encode
+        from fix_gateway.session.times import format_utc
+
+        header: list[tuple[int, Any]] = [
+            (49, self.sender), (56, "VENUE"), (34, self.seq), (52, format_utc(time.time_ns())),
+        ]
+        self.seq += 1
+        self.out.append(encode(self.begin, msg_type, header + fields))
+
+    def flush(self) -> None:
+        if self.out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self.out))
+        self.out.clear()
+
+
+class _Load:
+    def __init__(self, sess: dict[str, str], idx: int, max_resting: int) -> None:
+        self.sess, self.idx, self.max_resting = sess, idx, max_resting
+        self.rng = random.Random(1000 + idx)
+        self.n = 0
+        self.sent: dict[bytes, int] = {}  # ClOrdID -> scheduled/sent perf_counter_ns (awaiting first ER)
+        self.resting: deque[tuple[bytes, str, str]] = deque()
+        self.live: set[bytes] = set()
+        self.acks: list[tuple[int, int]] = []  # (receive ns, latency ns) for first ERs
+        self.rejects: list[int] = []
+        self.reject_texts: dict[str, int] = {}
+        self.cancels_sent = 0
+        self.cancel_acks: list[int] = []
+        self.cancel_rejects = 0
+        self.fills = 0
+        self.on_ack: Any = None
+        self.conn: _Conn | None = None
+        self.logon = asyncio.get_running_loop().create_future()
+
+    def on_msg(self, msg: Any) -> None:
+        mt = msg.msg_type
+        if mt == b"8":
+            now = time.perf_counter_ns()
+            cl = msg.get(11)
+            et = msg.get(150)
+            t0 = self.sent.pop(cl, None)
+            if t0 is not None:
+                self.acks.append((now, now - t0))
+                if et == b"8":
+                    self.rejects.append(now)
+                    text = (msg.get(58) or b"").decode("latin-1")[:60]
+                    self.reject_texts[text] = self.reject_texts.get(text, 0) + 1
+                elif msg.get(39) == b"0":
+                    self.live.add(cl)
+                if self.on_ack is not None:
+                    self.on_ack()
+                return
+            if et == b"F":
+                self.fills += 1
+                if msg.get(39) == b"2":
+                    self.live.discard(cl)
+            elif et == b"4":
+                self.live.discard(msg.get(41))
+                self.cancel_acks.append(now)
+        elif mt == b"9":
+            self.cancel_rejects += 1
+        elif mt == b"A" and not self.logon.done():
+            self.logon.set_result(msg)
+
+    def new_order(self, phase: str, t_ns: int) -> None:
+        assert self.conn is not None
+        self.n += 1
+        symbol = "BTC-USD" if self.n % 4 < 2 else "ETH-USD"
+        side = "1" if self.n % 2 else "2"
+        ref, qty = INSTRUMENTS[symbol]
+        cents = ref + int(ref * self.rng.uniform(-0.02, 0.02))
+        cl = f"{phase}{self.idx}-{self.n}".encode()
+        self.sent[cl] = t_ns
+        self.conn.queue("D", [
+            (11, cl), (1, self.sess["account"]), (55, symbol), (54, side), (38, qty), (40, "2"),
+            (44, f"{cents // 100}.{cents % 100:02d}"), (59, "1"), (60, format_now()),
+        ])
+        self.resting.append((cl, symbol, side))
+        if len(self.resting) > self.max_resting:
+            self.cancel_oldest()
+
+    def cancel_oldest(self) -> None:
+        assert self.conn is not None
+        while self.resting:
+            cl, symbol, side = self.resting.popleft()
+            if cl in self.live:
+                self.live.discard(cl)
+                self.cancels_sent += 1
+                self.conn.queue("F", [
+                    (11, cl + b"x"), (41, cl), (1, self.sess["account"]), (55, symbol), (54, side), (60, format_now()),
+                ])
+                return
+
+
+def format_now() -> bytes:
+    from fix_gateway.session.times import format_utc
+
+    return format_utc(time.time_ns())
+
+
+async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str, Any], go: Any, results: Any) -> None:
+    loop = asyncio.get_running_loop()
+    load = _Load(sess, idx, plan["max_resting"])
+    _, conn = await loop.create_connection(lambda: _Conn(sess["begin"], sess["sender"], load.on_msg), "127.0.0.1", port)
+    load.conn = conn
+    logon = [(98, 0), (108, 30), (141, "Y"), (553, sess["username"]), (554, sess["password"])]
+    if sess["begin"] == "FIXT.1.1":
+        logon.append((1137, "9"))
+    conn.queue("A", logon)
+    conn.flush()
+    await asyncio.wait_for(load.logon, 15)
+    out: dict[str, Any] = {"session": sess["sender"]}
+
+    async def wait_go(phase: str) -> float:
+        results.put(("ready", idx, phase))
+        start = await loop.run_in_executor(None, go.get)
+        await asyncio.sleep(max(0.0, start - time.time()))
+        return start
+
+    async def drain(timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while load.sent and time.monotonic() < end:
+            await asyncio.sleep(0.02)
+
+    # Throughput: a window of orders awaiting their first ER per client.
+    await wait_go("throughput")
+    window, stop = plan["window"], [False]
+
+    def refill() -> None:
+        if stop[0]:
+            return
+        now = time.perf_counter_ns()
+        while len(load.sent) < window:
+            load.new_order("T", now)
+
+    load.on_ack = refill
+    t_start = time.perf_counter_ns()
+    refill()
+    conn.flush()
+    await asyncio.sleep(plan["warmup"] + plan["duration"])
+    stop[0] = True
+    t_end = time.perf_counter_ns()
+    await drain(10)
+    lo, hi = t_start + int(plan["warmup"] * 1e9), t_start + int((plan["warmup"] + plan["duration"]) * 1e9)
+    inside = [lat for t, lat in load.acks if lo <= t < hi]
+    out["throughput"] = {
+        "orders": len(inside),
+        "rejects": sum(1 for t in load.rejects if lo <= t < hi),
+        "cancels": sum(1 for t in load.cancel_acks if lo <= t < hi),
+        "latency_ns": sorted(inside)[:: max(1, len(inside) // 20000)],
+        "unanswered": len(load.sent),
+        "elapsed_s": (t_end - t_start) / 1e9,
+    }
+    load.acks.clear()
+    load.rejects.clear()
+    load.cancel_acks.clear()
+    load.on_ack = None
+    load.sent.clear()
+
+    # Latency: open loop at each of plan["rates"] (orders/s over all clients; the first is
+    # the headline), scheduled send times.
+    out["latency"] = []
+    for rate in plan["rates"]:
+        rate /= plan["clients"]
+        load.acks.clear()
+        load.rejects.clear()
+        load.sent.clear()
+        await wait_go("latency")
+        interval = 1e9 / rate
+        total = int(rate * (plan["lat_warmup"] + plan["lat_duration"]))
+        measure_from = int(rate * plan["lat_warmup"])
+        t0 = time.perf_counter_ns() + int(idx * interval / plan["clients"])  # clients interleave
+        i = wakeups = 0
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        while i < total:
+            wakeups += 1
+            now = time.perf_counter_ns()
+            while i < total and t0 + int(i * interval) <= now:
+                load.new_order("L", t0 + int(i * interval))
+                i += 1
+            conn.flush()
+            nxt = t0 + int(i * interval)
+            # uvloop's timers have 1 ms resolution (a shorter sleep returns at once and the loop
+            # would spin on the shared cores): wake every >= 1 ms and send whatever fell due
+            # meanwhile in one write; latency still counts from each order's scheduled time
+            await asyncio.sleep(max((nxt - time.perf_counter_ns()) / 1e9, 0.001))
+        late = time.perf_counter_ns() - (t0 + int(total * interval))
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        await drain(15)
+        m0 = t0 + int(measure_from * interval)
+        out["latency"].append({
+            "sent": total,
+            "measured": total - measure_from,
+            "unanswered": len(load.sent),
+            "send_lag_at_end_us": late / 1e3,
+            "wakeups": wakeups,
+            "cpu_user_s": round(ru1.ru_utime - ru0.ru_utime, 2),
+            "cpu_sys_s": round(ru1.ru_stime - ru0.ru_stime, 2),
+            "rejects": len(load.rejects),
+            "latency_ns": [lat for t, lat in load.acks if t - lat >= m0],
+        })
+    out["reject_texts"] = load.reject_texts
+    out["fills"] = load.fills
+    out["cancels_sent"] = load.cancels_sent
+    out["cancel_rejects"] = load.cancel_rejects
+    conn.queue("5", [])
+    conn.flush()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(conn.closed, 3)
+    results.put(("done", idx, out))
+
+
+def client_process(port: int, sess: dict[str, str], idx: int, plan: dict[str, Any], go: Any, results: Any) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(_client_main(port, sess, idx, plan, go, results))
+    except Exception as exc:  # report, do not hang the parent
+        results.put(("error", idx, f"{exc.__class__.__name__}: {exc}"))
+
+
+# ----------------------------------------------------------------------------- process accounting
+
+
+def _proc_table() -> dict[int, tuple[int, str, int]]:
+    """pid -> (ppid, label, cpu ticks)."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2:].split()
+        out[int(d)] = (int(rest[1]), cmd, int(rest[11]) + int(rest[12]))
+    return out
+
+
+def _label(cmd: str) -> str:
+    if "venue.service" in cmd:
+        return cmd.split("venue.service", 1)[1].split()[0]
+    if "nats-server" in cmd:
+        return "nats"
+    if "postgres" in cmd:
+        return "postgres"
+    if "bench.e2e" in cmd or "multiprocessing" in cmd:
+        return "clients"
+    if " up" in cmd:
+        return "venue-up"
+    return "other"
+
+
+def cpu_by_component(roots: list[int], tmp: Path) -> dict[str, int]:
+    table = _proc_table()
+    roots = roots + [pid for pid, (_, cmd, _) in table.items() if str(tmp) in cmd]  # daemonised postgres
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    seen: set[int] = set()
+    stack, out = list(roots), dict[str, int]()
+    while stack:
+        pid = stack.pop()
+        if pid in seen or pid not in table:
+            continue
+        seen.add(pid)
+        stack += children.get(pid, [])
+        _, cmd, ticks = table[pid]
+        label = _label(cmd)
+        out[label] = out.get(label, 0) + ticks
+    return out
+
+
+def cpu_delta(a: dict[str, int], b: dict[str, int], seconds: float) -> dict[str, float]:
+    hz = os.sysconf("SC_CLK_TCK")
+    return {k: round((b.get(k, 0) - a.get(k, 0)) / hz / seconds, 3) for k in sorted(b)}
+
+
+def descendants(pid: int) -> list[int]:
+    table = _proc_table()
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        for q, (ppid, _, _) in table.items():
+            if ppid == p:
+                out.append(q)
+                stack.append(q)
+    return out
+
+
+# ----------------------------------------------------------------------------- venue
+
+
+def scrape(tmp: Path) -> dict[str, float]:
+    """Counters from the gateway's and engine's metrics endpoints (batch sizes)."""
+    import urllib.request
+
+    out: dict[str, float] = {}
+    try:
+        info = json.loads((tmp / "var" / "runtime.json").read_text())
+        for name in ("gateway", "engine"):
+            url = info["services"][name]["metrics_url"]
+            for line in urllib.request.urlopen(url, timeout=2).read().decode().splitlines():
+                if line.startswith("venue_") and "_total " in line:
+                    k, v = line.split()
+                    out[k] = float(v)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return out
+
+
+def wait_port(port: int, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"gateway port {port} never accepted")
+
+
+def start_venue(cfg: Path, tmp: Path, code: str | None, fix_port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = code
+    log_path = tmp / "venue-up.log"
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "venue"), "--config", str(cfg), "up"],
+        cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    assert proc.stdout is not None
+    lines: list[bytes] = []
+    up = threading.Event()
+
+    def pump() -> None:
+        with open(log_path, "ab") as f:
+            for line in proc.stdout:  # type: ignore[union-attr]
+                f.write(line)
+                f.flush()
+                lines.append(line)
+                if b"venue is up" in line:
+                    up.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    end = time.monotonic() + 180
+    while not up.is_set():
+        if proc.poll() is not None or time.monotonic() > end:
+            raise RuntimeError("venue did not come up:\n" + b"".join(lines[-40:]).decode(errors="replace"))
+        time.sleep(0.1)
+    wait_port(fix_port, 120)
+    return proc, log_path
+
+
+def stop_venue(proc: subprocess.Popen[bytes], tmp: Path) -> list[str]:
+    family = descendants(proc.pid)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    time.sleep(0.5)
+    left = []
+    for pid, (_, cmd, _) in _proc_table().items():
+        if pid in family or str(tmp) in cmd:
+            left.append(f"{pid} {cmd[:120]}")
+    return left
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def pct(sorted_ns: list[int], q: float) -> float:
+    if not sorted_ns:
+        return float("nan")
+    i = min(len(sorted_ns) - 1, max(0, round(q * len(sorted_ns) + 0.5) - 1))
+    return round(sorted_ns[i] / 1e3, 1)
+
+
+def _ratio(a: dict[str, float], b: dict[str, float], num: str, den: str) -> float | None:
+    d = b.get(den, 0) - a.get(den, 0)
+    return round((b.get(num, 0) - a.get(num, 0)) / d, 1) if d > 0 else None
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="venue-e2e-"))
+    cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions)
+    load_before = os.getloadavg()
+    proc, _ = start_venue(cfg, tmp, args.code, fix_port)
+    ctx = mp.get_context("spawn")
+    results: Any = ctx.Queue()
+    gos = [ctx.Queue() for _ in sessions]
+    rates = [args.rate, *args.extra_rates]
+    plan = {
+        "window": args.window, "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
+        "rates": rates, "lat_warmup": args.lat_warmup, "lat_duration": args.lat_duration,
+        "clients": len(sessions),
+    }
+    clients = [
+        ctx.Process(target=client_process, args=(fix_port, s, i, plan, gos[i], results), daemon=True)
+        for i, s in enumerate(sessions)
+    ]
+    out: dict[str, Any] = {}
+    try:
+        for c in clients:
+            c.start()
+        roots = [proc.pid] + [c.pid for c in clients if c.pid]
+
+        def barrier(phase: str) -> None:
+            got = 0
+            while got < len(clients):
+                kind, idx, what = results.get(timeout=120)
+                if kind == "error":
+                    raise RuntimeError(f"client {idx}: {what}")
+                got += kind == "ready"
+            start = time.time() + 0.5
+            for g in gos:
+                g.put(start)
+
+        barrier("throughput")
+        time.sleep(args.warmup)
+        cpu1 = cpu_by_component(roots, tmp)
+        m1 = scrape(tmp)
+        t1 = time.monotonic()
+        time.sleep(args.duration)
+        cpu2 = cpu_by_component(roots, tmp)
+        m2 = scrape(tmp)
+        t2 = time.monotonic()
+        lat_cpu = []
+        for _ in rates:
+            barrier("latency")
+            time.sleep(0.5 + args.lat_warmup)
+            cpu3 = cpu_by_component(roots, tmp)
+            t3 = time.monotonic()
+            time.sleep(args.lat_duration)
+            lat_cpu.append(cpu_delta(cpu3, cpu_by_component(roots, tmp), time.monotonic() - t3))
+        done: dict[int, Any] = {}
+        while len(done) < len(clients):
+            kind, idx, what = results.get(timeout=120)
+            if kind == "error":
+                raise RuntimeError(f"client {idx}: {what}")
+            if kind == "done":
+                done[idx] = what
+        for c in clients:
+            c.join(10)
+        load_after = os.getloadavg()
+    finally:
+        for c in clients:
+            if c.is_alive():
+                c.kill()
+        left = stop_venue(proc, tmp)
+
+    thr = [done[i]["throughput"] for i in sorted(done)]
+    phases = []
+    for k, rate in enumerate(rates):
+        lat = [done[i]["latency"][k] for i in sorted(done)]
+        lat_ns = sorted(x for t in lat for x in t["latency_ns"])
+        phases.append({
+            "rate": rate,
+            "latency_us": {
+                "p50": pct(lat_ns, 0.50), "p99": pct(lat_ns, 0.99), "p999": pct(lat_ns, 0.999),
+                "max": pct(lat_ns, 1.0), "samples": len(lat_ns),
+            },
+            "sent": sum(t["sent"] for t in lat),
+            "unanswered": sum(t["unanswered"] for t in lat),
+            "rejects": sum(t["rejects"] for t in lat),
+            "max_send_lag_at_end_us": round(max(t["send_lag_at_end_us"] for t in lat), 1),
+            "client_wakeups": sum(t["wakeups"] for t in lat),
+            "client_cpu_s": round(sum(t["cpu_user_s"] + t["cpu_sys_s"] for t in lat), 2),
+            "cpu_cores_used": lat_cpu[k],
+        })
+    orders = sum(t["orders"] for t in thr)
+    thr_lat = sorted(x for t in thr for x in t["latency_ns"])
+    out = {
+        "bench": "e2e",
+        "orders_per_sec": round(orders / args.duration, 1),
+        "latency_us": phases[0]["latency_us"],
+        "rate": args.rate,
+        "duration_s": args.duration,
+        "latency_duration_s": args.lat_duration,
+        "orders": orders,
+        "rejects": sum(t["rejects"] for t in thr),
+        "cancels_per_sec": round(sum(t["cancels"] for t in thr) / args.duration, 1),
+        "throughput_window_per_client": args.window,
+        "throughput_latency_us": {"p50": pct(thr_lat, 0.5), "p99": pct(thr_lat, 0.99)},
+        "latency_phases": phases,
+        "unanswered_throughput": sum(t["unanswered"] for t in thr),
+        "fills": sum(done[i]["fills"] for i in done),
+        "cancel_rejects": sum(done[i]["cancel_rejects"] for i in done),
+        "reject_texts": {k: v for i in done for k, v in done[i]["reject_texts"].items()},
+        "batches_throughput": {
+            "gateway_commands_per_batch": _ratio(m1, m2, "venue_gateway_commands_total", "venue_gateway_command_batches_total"),
+            "engine_commands_per_record": _ratio(m1, m2, "venue_engine_commands_total", "venue_engine_command_records_total"),
+        },
+        "cpu_us_per_request_throughput": {  # core-microseconds per order-or-cancel, per component
+            k: round(v * 1e6 / max(1.0, (orders + sum(t["cancels"] for t in thr)) / args.duration), 1)
+            for k, v in cpu_delta(cpu1, cpu2, t2 - t1).items()
+        },
+        "cpu_cores_used": {
+            "throughput": cpu_delta(cpu1, cpu2, t2 - t1),
+            "latency": lat_cpu[0],
+        },
+        "env": {
+            "fix_store": args.store,
+            "code": args.code or str(ROOT),
+            "sessions": [s["sender"] for s in sessions],
+            "client_processes": len(sessions),
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in load_after],
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "note": "NATS, PostgreSQL, engine, writer, gateway and clients all on this machine; "
+                    "latency from scheduled send to first ExecutionReport",
+        },
+        "leftover_processes": left,
+    }
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        out["env"]["tmp"] = str(tmp)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.e2e")
+    p.add_argument("--json", action="store_true", help="print the JSON result (default: also a summary)")
+    p.add_argument("--quick", action="store_true", help="short phases: under a minute in all")
+    p.add_argument("--store", choices=["postgres", "memory"], default="postgres")
+    p.add_argument("--sessions", type=int, default=1, help="FIX sessions (client processes) per firm")
+    p.add_argument("--window", type=int, default=400, help="orders awaiting their first ER, per client")
+    p.add_argument("--warmup", type=float, default=3.0)
+    p.add_argument("--duration", type=float, default=15.0)
+    p.add_argument("--rate", type=float, default=5000.0, help="open-loop orders/s over all clients")
+    p.add_argument("--extra-rates", type=float, nargs="*", default=[], help="more open-loop phases (orders/s)")
+    p.add_argument("--lat-warmup", type=float, default=2.0)
+    p.add_argument("--lat-duration", type=float, default=15.0)
+    p.add_argument("--max-resting", type=int, default=300)
+    p.add_argument("--code", help="source tree to run the venue from (PYTHONPATH)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    p.add_argument("--out", help="also write the JSON here")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.warmup, args.duration, args.lat_warmup, args.lat_duration = 2.0, 8.0, 1.0, 8.0
+    result = run(args)
+    text = json.dumps(result, indent=2)
+    print(text if args.json else json.dumps({k: result[k] for k in ("orders_per_sec", "latency_us", "rate", "rejects")}))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
