@@ -32,9 +32,17 @@ from fix_gateway.store import MessageStore, MessageStoreFactory
 log = structlog.get_logger(__name__)
 
 _LOAD_STATE = (
-    "SELECT next_sender_seq, next_target_seq, creation_time_ns"
+    "SELECT next_sender_seq, next_target_seq, creation_time_ns, clean"
     " FROM fix_session_state WHERE session_id = $1"
 )
+_MARK_OPEN = "UPDATE fix_session_state SET clean = false WHERE session_id = $1"
+
+# After an unclean stop (kill -9, power loss) the last messages sent may not have reached
+# the database: the next sender sequence number is skipped ahead by this much, so the venue
+# never sends a MsgSeqNum the counterparty may already have seen (which would make it log
+# out: "MsgSeqNum too low"). The counterparty sees a gap instead and its ResendRequest is
+# answered with one SequenceReset-GapFill.
+UNCLEAN_SEQ_SKIP = 100_000
 _LOAD_MESSAGES = "SELECT seq, raw FROM fix_messages WHERE session_id = $1 ORDER BY seq"
 _DELETE_MESSAGES = "DELETE FROM fix_messages WHERE session_id = $1"
 _INSERT_MESSAGES = (
@@ -44,11 +52,11 @@ _INSERT_MESSAGES = (
 )
 _UPSERT_STATE = (
     "INSERT INTO fix_session_state"
-    " (session_id, next_sender_seq, next_target_seq, creation_time_ns, updated_at)"
-    " VALUES ($1, $2, $3, $4, now())"
+    " (session_id, next_sender_seq, next_target_seq, creation_time_ns, clean, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, now())"
     " ON CONFLICT (session_id) DO UPDATE SET next_sender_seq = EXCLUDED.next_sender_seq,"
     " next_target_seq = EXCLUDED.next_target_seq, creation_time_ns = EXCLUDED.creation_time_ns,"
-    " updated_at = now()"
+    " clean = EXCLUDED.clean, updated_at = now()"
 )
 
 
@@ -88,6 +96,8 @@ class PostgresMessageStore:
         self._write_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._clean = True
+        self.skipped_after_unclean_stop = 0
 
     # ----------------------------------------------------------------- MessageStore
 
@@ -112,10 +122,21 @@ class PostgresMessageStore:
         async with pool.acquire() as conn:
             row = await conn.fetchrow(_LOAD_STATE, self.session_id)
             rows = await conn.fetch(_LOAD_MESSAGES, self.session_id)
+            # From here until close() the stored state may lag what was sent.
+            await conn.execute(_MARK_OPEN, self.session_id)
+        self._clean = False
         if row is not None:  # (no row: a new session; the first change creates it)
             self._next_sender = int(row["next_sender_seq"])
             self._next_target = int(row["next_target_seq"])
             self._creation = int(row["creation_time_ns"])
+            if not row["clean"]:
+                self.skipped_after_unclean_stop = UNCLEAN_SEQ_SKIP
+                self._next_sender += UNCLEAN_SEQ_SKIP
+                self._dirty = True
+                log.warning(
+                    "fix_store_unclean_stop", session=self.session_id,
+                    next_sender_seq=self._next_sender, skipped=UNCLEAN_SEQ_SKIP,
+                )
         self._seqs = [int(r["seq"]) for r in rows]
         self._msgs = {int(r["seq"]): bytes(r["raw"]) for r in rows}
         self._closed = False
@@ -165,6 +186,19 @@ class PostgresMessageStore:
         async with self._write_lock:
             await self._write()
 
+    async def abandon(self) -> None:
+        """Drop the store without its final flush: what a crash (kill -9) leaves behind.
+        For tests and for probing a session another store has open."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._owns_pool and self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
     async def close(self) -> None:
         if self._closed:
             return
@@ -175,6 +209,8 @@ class PostgresMessageStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
+            self._clean = True  # the final flush records a clean stop
+            self._dirty = True
             await self.flush()
         finally:
             if self._owns_pool and self._pool is not None:
@@ -205,7 +241,7 @@ class PostgresMessageStore:
         pending, self._pending = self._pending, {}
         reset, self._pending_reset = self._pending_reset, False
         self._dirty = False
-        state = (self.session_id, self._next_sender, self._next_target, self._creation)
+        state = (self.session_id, self._next_sender, self._next_target, self._creation, self._clean)
         pool = self._pool
         try:
             if pool is None:

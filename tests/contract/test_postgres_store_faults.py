@@ -83,3 +83,34 @@ async def test_reset_during_outage_wins_over_the_failed_batch(database_url: str)
         assert list(again.sent_range(1, 0)) == [(1, b"new-1")]
     finally:
         await again.close()
+
+
+async def test_after_an_unclean_stop_the_sender_sequence_skips_ahead(database_url: str) -> None:
+    """A gateway killed with kill -9 may have sent messages its store never wrote; the
+    reopened store must not hand out those numbers again (the counterparty would log out
+    with "MsgSeqNum too low"): it skips ahead, and a clean stop does not."""
+    from fix_gateway.stores.postgres import UNCLEAN_SEQ_SKIP
+
+    sid = f"FIX.4.4:VENUE->CRASH-{uuid.uuid4().hex[:8]}"
+    first = PostgresMessageStore(sid, dsn=database_url, flush_interval=60)
+    await first.open()
+    for seq in (1, 2, 3):
+        first.store_sent(seq, b"msg %d" % seq)
+    await first.flush()
+    first.store_sent(4, b"sent but never written")  # the crash comes before the next flush
+    await first.abandon()  # kill -9: no close(), no final flush
+
+    second = PostgresMessageStore(sid, dsn=database_url)
+    await second.open()
+    try:
+        assert second.next_sender_seq == 4 + UNCLEAN_SEQ_SKIP
+        assert [seq for seq, _ in second.sent_range(1, 0)] == [1, 2, 3]
+    finally:
+        await second.close()
+
+    third = PostgresMessageStore(sid, dsn=database_url)
+    await third.open()  # after a clean stop: no skip
+    try:
+        assert third.next_sender_seq == 4 + UNCLEAN_SEQ_SKIP
+    finally:
+        await third.close()

@@ -75,9 +75,10 @@ class Stack:
             if conn.transport is not None:
                 conn.transport.abort()
         await asyncio.sleep(0.05)
-        for s in gw.acceptor.sessions.values():
+        for s in gw.acceptor.sessions.values():  # no final flush: what kill -9 leaves
+            abandon = getattr(s.store, "abandon", None)
             with contextlib.suppress(Exception):
-                await s.store.close()
+                await (abandon() if abandon is not None else s.store.close())
 
     async def client(self, who: str, *, password: str | None = None, reset: bool = True) -> FixClient:
         if who == "ALPHA":
