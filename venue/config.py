@@ -42,7 +42,6 @@ class BusConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True)
     subject_prefix: str = "venue"
     storage: Literal["file", "memory"] = "file"
     duplicate_window_s: float = 120.0
-    max_batch: int = 1024
     connect_timeout_s: float = 5.0
 
 
@@ -204,8 +203,6 @@ def _check(config: Config) -> None:
         raise ConfigError(f"bus.embedded_port = {config.bus.embedded_port} is not a TCP port")
     if not 0 <= config.metrics.port < 65536:
         raise ConfigError(f"metrics.port = {config.metrics.port} is not a TCP port")
-    if config.bus.max_batch < 1:
-        raise ConfigError("bus.max_batch must be at least 1")
     assets = {a.code for a in config.assets}
     for inst in config.instruments:
         where = f"instruments[{inst.symbol}]"

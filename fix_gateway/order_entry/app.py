@@ -52,15 +52,12 @@ class OrderEntryApplication:
         self.submit = submit
         self.inflight: dict[int, tuple[str, str]] = {}  # command seq -> (account, ClOrdID)
         self._inflight_keys: set[tuple[str, str]] = set()
-        self.logged_on: set[str] = set()
-        self._refusals = 0
 
     # ------------------------------------------------------------ session callbacks
     def on_logon(self, session_id: str) -> None:
-        self.logged_on.add(session_id)
+        pass
 
     def on_logout(self, session_id: str) -> None:
-        self.logged_on.discard(session_id)
         ctx = self.sessions.get(session_id)
         if ctx is not None and ctx.cancel_on_disconnect:
             self.cancel_session_orders(session_id, "cancel-on-disconnect")
@@ -103,7 +100,6 @@ class OrderEntryApplication:
         return (account, cl_ord_id) in self._inflight_keys or self.book.find(account, cl_ord_id) is not None
 
     def _refuse_order(self, ctx: SessionContext, msg: FixMessage, refusal: Refusal) -> Reply:
-        self._refusals += 1
         zero = Decimal(0)
         fields = reports.execution_report(
             order_id="NONE",
