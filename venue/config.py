@@ -80,6 +80,7 @@ class FixConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True)
     port: int = 9878
     gateway_id: int = 1
     store: Literal["postgres", "memory"] = "postgres"
+    store_flush_ms: float = 25.0
     tls_cert: str = ""
     tls_key: str = ""
     max_batch: int = 1024
@@ -228,6 +229,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"fix.port = {config.fix.port} is not a TCP port")
     if not 0 <= config.fix.gateway_id < 64:
         raise ConfigError("fix.gateway_id must be 0..63 (63 is reserved for operator tools)")
+    if not 0 < config.fix.store_flush_ms <= 1000:
+        raise ConfigError("fix.store_flush_ms must be in (0, 1000]")
     if bool(config.fix.tls_cert) != bool(config.fix.tls_key):
         raise ConfigError("fix.tls_cert and fix.tls_key go together: set both or neither")
     seen: set[tuple[str, str, str]] = set()

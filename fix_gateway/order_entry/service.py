@@ -26,6 +26,7 @@ from prometheus_client import Counter, Gauge
 
 from engine import wire
 from fix_gateway.acceptor import Acceptor
+from fix_gateway.auth import Argon2Authenticator
 from fix_gateway.config import AcceptorConfig, SessionConfig
 from fix_gateway.session.times import format_utc
 from fix_gateway.store import MessageStoreFactory
@@ -42,7 +43,6 @@ from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, FixSessionEntry
 from venue.logs import get_logger
-from venue.passwords import verify_password
 
 from .app import OrderEntryApplication
 from .ids import IdAllocator
@@ -176,7 +176,7 @@ class Gateway:
             self.app,
             store_factory,
             ssl_context=ssl_context,
-            authenticator=self._authenticate,
+            authenticator=Argon2Authenticator(self._password_hash),
             config=AcceptorConfig(host=config.fix.host, port=config.fix.port),
         )
         self._pending: list[tuple[bytes, RequestMeta]] = []
@@ -193,16 +193,13 @@ class Gateway:
         self._held: list[Report] = []
 
     # ------------------------------------------------------------ authentication
-    async def _authenticate(self, session_id: str, username: str | None, password: str | None) -> bool:
+    async def _password_hash(self, session_id: str, username: str) -> str | None:
+        """The argon2 hash of the session's own user (any other username: unknown)."""
         entry = self.entries.get(session_id)
-        if entry is None or not entry.username:
-            return True
-        if username != entry.username or not password or self.pool is None:
-            return False
-        row = await self.pool.fetchrow("SELECT password_hash FROM users WHERE username = $1", username)
-        if row is None:
-            return False
-        return await asyncio.to_thread(verify_password, row["password_hash"], password)
+        if entry is None or username != entry.username or self.pool is None:
+            return None
+        hashed = await self.pool.fetchval("SELECT password_hash FROM users WHERE username = $1", username)
+        return str(hashed) if hashed else None
 
     # ------------------------------------------------------------ commands out
     def submit(self, record: bytes, meta: RequestMeta) -> None:
@@ -402,7 +399,8 @@ async def run(config: Config) -> None:
     async with pool.acquire() as conn:
         refdata = await RefData.load(conn)
     factory: MessageStoreFactory = (
-        postgres_store_factory(pool) if config.fix.store == "postgres" else (lambda sid: MemoryMessageStore())
+        postgres_store_factory(pool, flush_interval=config.fix.store_flush_ms / 1000)
+        if config.fix.store == "postgres" else (lambda sid: MemoryMessageStore())
     )
     gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config))
     await gateway.start()
