@@ -40,6 +40,7 @@ MAX_WRITE_BUFFER = 16 << 20
 
 class _Connection(asyncio.Protocol):
     __slots__ = (
+        "_out",
         "acceptor",
         "authenticating",
         "closed",
@@ -59,6 +60,9 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.authenticating = False
         self.peer: object = None
+        # Outgoing bytes of this event-loop turn: written with one call at its end, so a
+        # burst of ExecutionReports to one client costs one socket write, not one each.
+        self._out: list[bytes] = []
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -189,21 +193,26 @@ class _Connection(asyncio.Protocol):
     # ------------------------------------------------------------------ output
 
     def apply(self, actions: Sequence[object]) -> None:
-        transport = self.transport
         for a in actions:
             t = type(a)
             if t is Send:
-                if transport is not None and not self.closed:
-                    transport.write(a.data)  # type: ignore[attr-defined]
+                if self.transport is not None and not self.closed:
+                    if not self._out:
+                        asyncio.get_running_loop().call_soon(self._write_out)
+                    self._out.append(a.data)  # type: ignore[attr-defined]
             elif t is Disconnect:
                 self.close(a.reason)  # type: ignore[attr-defined]
             else:
                 self.acceptor.on_action(a)
-        if (
-            transport is not None
-            and not self.closed
-            and transport.get_write_buffer_size() > MAX_WRITE_BUFFER
-        ):
+
+    def _write_out(self) -> None:
+        """Write what this turn produced, in order, with one call."""
+        out, self._out = self._out, []
+        transport = self.transport
+        if not out or transport is None or transport.is_closing():
+            return
+        transport.write(out[0] if len(out) == 1 else b"".join(out))
+        if not self.closed and transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
             self.close("peer does not read (write buffer full)")
 
     def _callbacks(self, actions: Sequence[object]) -> None:
@@ -215,6 +224,7 @@ class _Connection(asyncio.Protocol):
         if self.closed:
             return
         self.closed = True
+        self._write_out()  # what was sent before the close goes out first (e.g. a Logout)
         log.debug("closing connection", peer=self.peer, reason=reason)
         session = self.session
         if session is not None:
