@@ -41,6 +41,7 @@ MAX_WRITE_BUFFER = 16 << 20
 class _Connection(asyncio.Protocol):
     __slots__ = (
         "_out",
+        "_receiving",
         "acceptor",
         "authenticating",
         "closed",
@@ -63,6 +64,7 @@ class _Connection(asyncio.Protocol):
         # Outgoing bytes of this event-loop turn: written with one call at its end, so a
         # burst of ExecutionReports to one client costs one socket write, not one each.
         self._out: list[bytes] = []
+        self._receiving = False  # inside data_received: it writes at its end itself
 
     # ------------------------------------------------------------------ asyncio callbacks
 
@@ -80,11 +82,15 @@ class _Connection(asyncio.Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
+        self._receiving = True
         try:
             self._received(data)
         except Exception:  # an application bug must not take the acceptor down
             log.exception("session failed", peer=self.peer)
             self.close("internal error")
+        finally:
+            self._receiving = False
+        self._write_out()  # replies to this chunk: one write, now (pushes wait for the turn's end)
 
     def _received(self, data: bytes) -> None:
         session = self.session
@@ -197,7 +203,7 @@ class _Connection(asyncio.Protocol):
             t = type(a)
             if t is Send:
                 if self.transport is not None and not self.closed:
-                    if not self._out:
+                    if not self._out and not self._receiving:
                         asyncio.get_running_loop().call_soon(self._write_out)
                     self._out.append(a.data)  # type: ignore[attr-defined]
             elif t is Disconnect:
