@@ -250,33 +250,45 @@ def _new_order(
     return command, meta
 
 
-def cancel(
-    ctx: SessionContext, refdata: RefData, msg: FixMessage, order: OrderRef | None, seq: int, now_ns: int
-) -> tuple[c.Cancel, RequestMeta] | Refusal:
+def _live_order(
+    ctx: SessionContext, refdata: RefData, msg: FixMessage, order: OrderRef | None, what: str
+) -> tuple[AccountRef, OrderRef] | Refusal:
+    """The account and the live order a cancel or replace names (OrigClOrdID 41)."""
     account = _account(ctx, refdata, msg)
     if isinstance(account, Refusal):
         return account
     if order is None or order.account != account.code:
         return Refusal(5, 1, f"unknown order: OrigClOrdID {_text(msg, 41)!r}")
     if not order.live:
-        return Refusal(5, 0, "too late to cancel: the order is done")
-    meta = RequestMeta(
+        return Refusal(5, 0, f"too late to {what}: the order is done")
+    return account, order
+
+
+def _amend_meta(ctx: SessionContext, msg: FixMessage, seq: int, account: AccountRef, order: OrderRef, **extra: str) -> RequestMeta:
+    return RequestMeta(
         seq=seq, session=ctx.session_id, cl_ord_id=_text(msg, 11), orig_cl_ord_id=_text(msg, 41),
-        account=account.code, symbol=order.symbol, firm=account.firm, source="fix", side=order.side,
+        account=account.code, symbol=order.symbol, firm=account.firm, source="fix", side=order.side, **extra,
     )
-    return c.Cancel(seq=seq, ts=now_ns, order_id=order.order_id, account=account.account_id), meta
+
+
+def cancel(
+    ctx: SessionContext, refdata: RefData, msg: FixMessage, order: OrderRef | None, seq: int, now_ns: int
+) -> tuple[c.Cancel, RequestMeta] | Refusal:
+    found = _live_order(ctx, refdata, msg, order, "cancel")
+    if isinstance(found, Refusal):
+        return found
+    account, live = found
+    meta = _amend_meta(ctx, msg, seq, account, live)
+    return c.Cancel(seq=seq, ts=now_ns, order_id=live.order_id, account=account.account_id), meta
 
 
 def replace(
     ctx: SessionContext, refdata: RefData, msg: FixMessage, order: OrderRef | None, seq: int, now_ns: int
 ) -> tuple[c.Replace, RequestMeta] | Refusal:
-    account = _account(ctx, refdata, msg)
-    if isinstance(account, Refusal):
-        return account
-    if order is None or order.account != account.code:
-        return Refusal(5, 1, f"unknown order: OrigClOrdID {_text(msg, 41)!r}")
-    if not order.live:
-        return Refusal(5, 0, "too late to replace: the order is done")
+    found = _live_order(ctx, refdata, msg, order, "replace")
+    if isinstance(found, Refusal):
+        return found
+    account, order = found
     spec = refdata.instruments.get(order.symbol)
     assert spec is not None
     if _text(msg, 55) not in ("", order.symbol) or _text(msg, 54) not in ("", order.side):
@@ -294,11 +306,7 @@ def replace(
     price = _price(spec, price_dec, "Price")
     if isinstance(price, Refusal):
         return price
-    meta = RequestMeta(
-        seq=seq, session=ctx.session_id, cl_ord_id=_text(msg, 11), orig_cl_ord_id=_text(msg, 41),
-        account=account.code, symbol=order.symbol, firm=account.firm, source="fix", side=order.side,
-        price=_text(msg, 44), qty=_text(msg, 38),
-    )
+    meta = _amend_meta(ctx, msg, seq, account, order, price=_text(msg, 44), qty=_text(msg, 38))
     return c.Replace(seq=seq, ts=now_ns, order_id=order.order_id, account=account.account_id, price=price, qty=qty), meta
 
 
