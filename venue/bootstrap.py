@@ -20,9 +20,8 @@ from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock
 from venue.config import Config
 from venue.fixedpoint import to_units
+from venue.ids import OPERATOR_ID, IdAllocator
 from venue.instruments import load_instruments
-
-OPERATOR_GATEWAY_ID = 63  # id space of operator tools (fix_gateway.order_entry.ids)
 
 
 async def bootstrap(conn: asyncpg.Connection, bus: Bus, config: Config, clock: Clock) -> int:
@@ -30,12 +29,7 @@ async def bootstrap(conn: asyncpg.Connection, bus: Bus, config: Config, clock: C
     done = {r["item"] for r in await conn.fetch("SELECT item FROM engine_bootstrap")}
     items: list[tuple[str, c.Command]] = []
     ts = clock.now_ns()
-    seq = (ts // 1000) << 6 | OPERATOR_GATEWAY_ID
-
-    def next_seq() -> int:
-        nonlocal seq
-        seq += 64
-        return seq
+    next_seq = IdAllocator(OPERATOR_ID, clock).next
 
     for spec in (await load_instruments(conn)).values():
         if f"instrument:{spec.symbol}" not in done:

@@ -18,6 +18,7 @@ from typing import Literal
 import msgspec
 
 from venue.fixedpoint import NotANumber, parse_decimal
+from venue.ids import OPERATOR_ID
 
 
 class ConfigError(Exception):
@@ -227,8 +228,8 @@ def _check(config: Config) -> None:
     users = {u.username: u for u in config.users}
     if not 0 < config.fix.port < 65536:
         raise ConfigError(f"fix.port = {config.fix.port} is not a TCP port")
-    if not 0 <= config.fix.gateway_id < 64:
-        raise ConfigError("fix.gateway_id must be 0..63 (63 is reserved for operator tools)")
+    if not 0 <= config.fix.gateway_id < OPERATOR_ID:
+        raise ConfigError(f"fix.gateway_id must be 0..{OPERATOR_ID - 1} ({OPERATOR_ID} is reserved for operator tools)")
     if not 0 < config.fix.store_flush_ms <= 1000:
         raise ConfigError("fix.store_flush_ms must be in (0, 1000]")
     if bool(config.fix.tls_cert) != bool(config.fix.tls_key):

@@ -21,9 +21,9 @@ from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import StreamKind
 from venue.clock import SystemClock
 from venue.config import Config
+from venue.ids import OPERATOR_ID, IdAllocator
 
 SUBJECT = "venue.ctl.kill-switch"
-OPERATOR_GATEWAY_ID = 63
 
 
 async def kill_switch(conn: asyncpg.Connection, nats_url: str, config: Config, firm: str, *, release: bool = False) -> str:
@@ -37,11 +37,10 @@ async def kill_switch(conn: asyncpg.Connection, nats_url: str, config: Config, f
         if release:
             await bus.client.flush()
             return f"firm {firm} may trade again"
-        now = SystemClock().now_ns()
-        base = (now // 1000) << 6 | OPERATOR_GATEWAY_ID
-        cmds: list[c.Command] = [
-            c.MassCancel(seq=base + 64 * i, ts=now, account=r["account_id"]) for i, r in enumerate(accounts)
-        ]
+        clock = SystemClock()
+        ids = IdAllocator(OPERATOR_ID, clock)
+        now = clock.now_ns()
+        cmds: list[c.Command] = [c.MassCancel(seq=ids.next(), ts=now, account=r["account_id"]) for r in accounts]
         metas = [
             RequestMeta(seq=cmd.seq, account=r["account_code"], firm=firm, source="kill-switch")
             for cmd, r in zip(cmds, accounts, strict=True)

@@ -17,9 +17,9 @@ from fix_gateway.application import BusinessReject, Outgoing, Reply
 from fix_gateway.codec import FixMessage
 from venue.bus.envelope import RequestMeta
 from venue.clock import Clock
+from venue.ids import IdAllocator
 
 from . import reports, requests
-from .ids import IdAllocator
 from .orders import Order, OrderBook, Report
 from .refdata import RefData
 from .requests import OrderRef, Refusal, SessionContext

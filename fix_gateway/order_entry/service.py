@@ -42,10 +42,10 @@ from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, FixSessionEntry
+from venue.ids import IdAllocator
 from venue.logs import get_logger
 
 from .app import OrderEntryApplication
-from .ids import IdAllocator
 from .orders import HANDLED_EVENTS, OrderBook, Report
 from .refdata import RefData
 from .requests import TAG_STP_MODE, SessionContext

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 
 from fix_gateway.store import MessageStore
+from fix_gateway.stores.sent import SentMessages
 
 
 class MemoryMessageStore:
@@ -14,8 +14,7 @@ class MemoryMessageStore:
         self._next_sender = 1
         self._next_target = 1
         self._creation = creation_time_ns
-        self._seqs: list[int] = []
-        self._msgs: dict[int, bytes] = {}
+        self._sent = SentMessages()
 
     @property
     def next_sender_seq(self) -> int:
@@ -39,26 +38,17 @@ class MemoryMessageStore:
         self._next_target = seq
 
     def store_sent(self, seq: int, raw: bytes) -> None:
-        if seq not in self._msgs:
-            if self._seqs and seq < self._seqs[-1]:
-                bisect.insort(self._seqs, seq)
-            else:
-                self._seqs.append(seq)
-        self._msgs[seq] = raw
+        self._sent.add(seq, raw)
         self._next_sender = seq + 1
 
     def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
-        seqs = self._seqs
-        lo = bisect.bisect_left(seqs, begin)
-        hi = len(seqs) if end == 0 else bisect.bisect_right(seqs, end)
-        return [(s, self._msgs[s]) for s in seqs[lo:hi]]
+        return self._sent.range(begin, end)
 
     def reset(self, creation_time_ns: int) -> None:
         self._next_sender = 1
         self._next_target = 1
         self._creation = creation_time_ns
-        self._seqs.clear()
-        self._msgs.clear()
+        self._sent.clear()
 
     async def flush(self) -> None:
         return None

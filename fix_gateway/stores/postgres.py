@@ -20,7 +20,6 @@ Tables: ``venue/migrations/002_fix_store.sql``.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ import asyncpg
 import structlog
 
 from fix_gateway.store import MessageStore, MessageStoreFactory
+from fix_gateway.stores.sent import SentMessages
 
 log = structlog.get_logger(__name__)
 
@@ -86,8 +86,7 @@ class PostgresMessageStore:
         self._next_sender = 1
         self._next_target = 1
         self._creation = creation_time_ns
-        self._seqs: list[int] = []
-        self._msgs: dict[int, bytes] = {}
+        self._sent = SentMessages()
         # pending batch
         self._pending: dict[int, bytes] = {}
         self._pending_reset = False
@@ -137,8 +136,7 @@ class PostgresMessageStore:
                     "fix_store_unclean_stop", session=self.session_id,
                     next_sender_seq=self._next_sender, skipped=UNCLEAN_SEQ_SKIP,
                 )
-        self._seqs = [int(r["seq"]) for r in rows]
-        self._msgs = {int(r["seq"]): bytes(r["raw"]) for r in rows}
+        self._sent = SentMessages((int(r["seq"]), bytes(r["raw"])) for r in rows)
         self._closed = False
         self._task = asyncio.get_running_loop().create_task(
             self._flusher(), name=f"fix-store-flush:{self.session_id}"
@@ -155,28 +153,19 @@ class PostgresMessageStore:
         self._touch()
 
     def store_sent(self, seq: int, raw: bytes) -> None:
-        if seq not in self._msgs:
-            if self._seqs and seq < self._seqs[-1]:
-                bisect.insort(self._seqs, seq)
-            else:
-                self._seqs.append(seq)
-        self._msgs[seq] = raw
+        self._sent.add(seq, raw)
         self._pending[seq] = raw
         self._next_sender = seq + 1
         self._touch()
 
     def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
-        seqs = self._seqs
-        lo = bisect.bisect_left(seqs, begin)
-        hi = len(seqs) if end == 0 else bisect.bisect_right(seqs, end)
-        return [(s, self._msgs[s]) for s in seqs[lo:hi]]
+        return self._sent.range(begin, end)
 
     def reset(self, creation_time_ns: int) -> None:
         self._next_sender = 1
         self._next_target = 1
         self._creation = creation_time_ns
-        self._seqs.clear()
-        self._msgs.clear()
+        self._sent.clear()
         self._pending.clear()
         self._pending_reset = True
         self._touch()
@@ -189,35 +178,34 @@ class PostgresMessageStore:
     async def abandon(self) -> None:
         """Drop the store without its final flush: what a crash (kill -9) leaves behind.
         For tests and for probing a session another store has open."""
-        self._closed = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self._owns_pool and self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._stop_flusher()
+        await self._release_pool()
 
     async def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._stop_flusher()
         try:
             self._clean = True  # the final flush records a clean stop
             self._dirty = True
             await self.flush()
         finally:
-            if self._owns_pool and self._pool is not None:
-                await self._pool.close()
-                self._pool = None
+            await self._release_pool()
 
     # ----------------------------------------------------------------- internals
+
+    async def _stop_flusher(self) -> None:
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _release_pool(self) -> None:
+        if self._owns_pool and self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     def _touch(self) -> None:
         self._dirty = True

@@ -15,12 +15,12 @@ from engine.core import MatchingEngine
 from fix_gateway.application import Outgoing
 from fix_gateway.codec import FixMessage, encode, parse
 from fix_gateway.order_entry.app import OrderEntryApplication
-from fix_gateway.order_entry.ids import IdAllocator
 from fix_gateway.order_entry.orders import OrderBook, Report
 from fix_gateway.order_entry.refdata import AccountRef, RefData
 from fix_gateway.order_entry.requests import SessionContext
 from venue.bus.envelope import RequestMeta
 from venue.clock import TestClock
+from venue.ids import IdAllocator
 from venue.instruments import InstrumentSpec
 
 BTC = InstrumentSpec(

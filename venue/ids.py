@@ -12,6 +12,7 @@ from venue.clock import Clock
 
 GATEWAY_BITS = 6
 MAX_GATEWAYS = 1 << GATEWAY_BITS
+OPERATOR_ID = MAX_GATEWAYS - 1  # operator tools (bootstrap, kill switch); gateways use 0..62
 
 
 class IdAllocator:
