@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
-from venue.bus.jetstream import JetStreamBus
+from tests.support.buses import isolated_bus, isolated_bus_config
 from venue.bus.memory import MemoryBus
 from venue.bus.protocol import Bus, StreamKind
-from venue.config import BusConfig
 
 
 @pytest.fixture(params=["memory", "jetstream"])
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
     if request.param == "memory":
-        impl: Bus = MemoryBus()
-    else:
-        tag = uuid.uuid4().hex[:8].upper()
-        config = BusConfig(
-            command_stream=f"T{tag}_CMD",
-            event_stream=f"T{tag}_EVT",
-            subject_prefix=f"t{tag.lower()}",
-            storage="memory",
-        )
-        impl = await JetStreamBus.connect(request.getfixturevalue("nats_url"), config)
-    await impl.ensure_streams()
-    await impl.ensure_streams()  # idempotent
-    try:
-        yield impl
-    finally:
-        if isinstance(impl, JetStreamBus):
-            for name in (impl._config.command_stream, impl._config.event_stream):
-                await impl._js.delete_stream(name)
-        await impl.close()
+        memory = MemoryBus()
+        await memory.ensure_streams()
+        yield memory
+        await memory.close()
+        return
+    config = isolated_bus_config("T", storage="memory")
+    async with isolated_bus(request.getfixturevalue("nats_url"), config) as jetstream:
+        await jetstream.ensure_streams()  # idempotent
+        yield jetstream
 
 
 async def _take(bus: Bus, kind: StreamKind, start: int, n: int, shard: str | None = None) -> list[tuple[int, bytes]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from engine.core import MatchingEngine
 from engine.service import EngineService
 from engine.snapshots import SnapshotStore
 from tests.property.engine_streams import StreamGen, funded_setup
+from tests.support.buses import isolated_bus, isolated_bus_config
 from venue.bus.envelope import (
     Envelope,
     RequestMeta,
@@ -24,21 +24,13 @@ from venue.bus.envelope import (
 )
 from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import StreamKind
-from venue.config import BusConfig, EngineConfig
+from venue.config import EngineConfig
 
 
 @pytest.fixture
 async def bus(nats_url: str) -> AsyncIterator[JetStreamBus]:
-    tag = uuid.uuid4().hex[:8].upper()
-    config = BusConfig(command_stream=f"E{tag}_CMD", event_stream=f"E{tag}_EVT", subject_prefix=f"e{tag.lower()}")
-    b = await JetStreamBus.connect(nats_url, config)
-    await b.ensure_streams()
-    try:
+    async with isolated_bus(nats_url, isolated_bus_config("E")) as b:
         yield b
-    finally:
-        for name in (config.command_stream, config.event_stream):
-            await b._js.delete_stream(name)
-        await b.close()
 
 
 def _batches(seed: int, n_batches: int, size: int) -> list[bytes]:

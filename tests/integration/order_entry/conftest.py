@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from fix_gateway.client import FixClient
 from fix_gateway.order_entry.refdata import RefData
 from fix_gateway.order_entry.service import Gateway
 from fix_gateway.stores.postgres import postgres_store_factory
+from tests.support.buses import isolated_bus_config
 from venue.bootstrap import bootstrap
 from venue.bus.jetstream import JetStreamBus
 from venue.clock import SystemClock
@@ -97,14 +97,12 @@ async def _cancel(task: asyncio.Task[Any] | None) -> None:
             await task
 
 
-def stack_config(tag: str, **fix: Any) -> Config:
+def stack_config(letter: str, **fix: Any) -> Config:
     base = load_config(DEMO, env={})
     sessions = tuple(msgspec.structs.replace(s, **fix) for s in base.fix.sessions)
     return msgspec.structs.replace(
         base,
-        bus=msgspec.structs.replace(
-            base.bus, command_stream=f"O{tag}_CMD", event_stream=f"O{tag}_EVT", subject_prefix=f"o{tag.lower()}"
-        ),
+        bus=isolated_bus_config(letter, base.bus),
         fix=msgspec.structs.replace(base.fix, host="127.0.0.1", port=0, sessions=sessions),
     )
 
@@ -115,8 +113,7 @@ def stack_factory(nats_url: str, database_url: str, tmp_path: Path) -> Callable[
 
     @contextlib.asynccontextmanager
     async def make(nats_url: str = nats_url, db_url: str = database_url, **fix: Any) -> AsyncIterator[Stack]:
-        tag = uuid.uuid4().hex[:8].upper()
-        config = stack_config(tag, **fix)
+        config = stack_config("O", **fix)
         bus = await JetStreamBus.connect(nats_url, config.bus)
         await bus.ensure_streams()
         pool = await asyncpg.create_pool(db_url, min_size=1, max_size=4)
@@ -127,7 +124,7 @@ def stack_factory(nats_url: str, database_url: str, tmp_path: Path) -> Callable[
             await conn.execute("UPDATE firms SET killed = false")
             await seed(conn, config)
             await bootstrap(conn, bus, config, SystemClock())
-        stack = Stack(config, bus, pool, nats_url, tmp_path / tag)
+        stack = Stack(config, bus, pool, nats_url, tmp_path / config.bus.subject_prefix)
         made.append(stack)
         try:
             yield stack

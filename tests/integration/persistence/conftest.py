@@ -13,8 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from tests.support.buses import isolated_bus, isolated_bus_config
 from venue.bus.jetstream import JetStreamBus
-from venue.config import BusConfig
 from venue.db import migrate
 
 
@@ -49,18 +49,5 @@ async def trading_dsn(postgres_server_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def event_bus(nats_url: str) -> AsyncIterator[JetStreamBus]:
-    tag = uuid.uuid4().hex[:8].upper()
-    config = BusConfig(
-        command_stream=f"W{tag}_CMD",
-        event_stream=f"W{tag}_EVT",
-        subject_prefix=f"w{tag.lower()}",
-        storage="memory",
-    )
-    bus = await JetStreamBus.connect(nats_url, config)
-    await bus.ensure_streams()
-    try:
+    async with isolated_bus(nats_url, isolated_bus_config("W", storage="memory")) as bus:
         yield bus
-    finally:
-        for name in (config.command_stream, config.event_stream):
-            await bus._js.delete_stream(name)
-        await bus.close()
