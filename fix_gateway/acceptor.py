@@ -272,15 +272,25 @@ class Acceptor:
         self._server: asyncio.Server | None = None
         self._timer: asyncio.Task[None] | None = None
         self.logged_on: set[str] = set()
+        self._stores_open = False
 
     @property
     def port(self) -> int:
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def start(self, host: str = "0.0.0.0", port: int = 0) -> None:
+    async def open_stores(self) -> None:
+        """Load every session's store (once). ``send`` needs it; ``start`` does it too, but a
+        host that pushes messages before listening (a gateway replaying its event log)
+        calls it first."""
+        if self._stores_open:
+            return
         for s in self.sessions.values():
             await s.store.open()
+        self._stores_open = True
+
+    async def start(self, host: str = "0.0.0.0", port: int = 0) -> None:
+        await self.open_stores()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: _Connection(self), host, port, ssl=self.ssl_context, backlog=1024

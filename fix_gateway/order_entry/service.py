@@ -189,8 +189,6 @@ class Gateway:
         self.evt_seq = 0
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()
-        self._accepting = False
-        self._held: list[Report] = []
 
     # ------------------------------------------------------------ authentication
     async def _password_hash(self, session_id: str, username: str) -> str | None:
@@ -323,11 +321,7 @@ class Gateway:
         if catch_up_to == 0:
             self.ready.set()
         async for rec in self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard):
-            reports = self.on_event_record(rec.seq, rec.payload)
-            if self._accepting:
-                self.deliver(reports)
-            else:  # the sessions' stores are not open yet: hold what is new for them
-                self._held += [r for r in reports if r.evt_seq > self.delivered_before.get(r.session, 0)]
+            self.deliver(self.on_event_record(rec.seq, rec.payload))
             if not self.ready.is_set() and rec.seq >= catch_up_to:
                 self.ready.set()
 
@@ -352,6 +346,7 @@ class Gateway:
         if client is not None:  # JetStream: operator control messages on core NATS
             await client.subscribe(KILL_SWITCH_SUBJECT, cb=self._on_kill_switch)
         await self._load_delivered()
+        await self.acceptor.open_stores()  # replayed reports a session missed are stored as sent
         catch_up_to = await self.bus.last_seq(StreamKind.EVENTS)
         self._tasks += [
             asyncio.create_task(self._consume(catch_up_to)),
@@ -361,9 +356,6 @@ class Gateway:
         ]
         await self.ready.wait()  # the order book is current: duplicate checks are sound
         await self.acceptor.start(self.config.fix.host, self.config.fix.port)
-        held, self._held = self._held, []
-        self._accepting = True
-        self.deliver(held)  # what happened while this gateway was away: sent or stored
         log.info("order entry ready", port=self.acceptor.port, sessions=list(self.acceptor.sessions), evt_seq=self.evt_seq)
 
     async def stop(self) -> None:
