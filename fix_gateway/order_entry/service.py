@@ -204,6 +204,21 @@ class Gateway:
         self._pending.append((record, meta))
         self._wake.set()
 
+    def command_batch(self, max_batch: int = 0) -> bytes:
+        """The next command-log payload: up to ``max_batch`` (0: all) pending records, in order."""
+        pending = self._pending
+        if max_batch and len(pending) > max_batch:
+            batch, self._pending = pending[:max_batch], pending[max_batch:]
+        else:
+            batch, self._pending = pending, []
+        self._batch_id += 1
+        COMMANDS.inc(len(batch))
+        env = Envelope(
+            1, "cmd", self.source, self._batch_id, 0, len(batch),
+            b"".join([r for r, _ in batch]), encode_meta([m for _, m in batch]),
+        )
+        return encode_envelope(env)
+
     async def _flusher(self) -> None:
         max_batch = self.config.fix.max_batch
         while True:
@@ -215,19 +230,12 @@ class Gateway:
                 await asyncio.wait([self._unacked[-1][0]], timeout=ACK_WAIT_S)
             self._wake.clear()
             while self._pending:
-                batch, self._pending = self._pending[:max_batch], self._pending[max_batch:]
-                self._batch_id += 1
-                env = Envelope(
-                    1, "cmd", self.source, self._batch_id, 0, len(batch),
-                    b"".join(r for r, _ in batch), encode_meta([m for _, m in batch]),
-                )
-                payload = encode_envelope(env)
+                payload = self.command_batch(max_batch)
                 msg_id = f"{self.source}:{self.clock.now_ns()}:{self._batch_id}"
                 future = await self.bus.append_nowait(
                     StreamKind.COMMANDS, payload, msg_id=msg_id, shard=self.config.engine.shard
                 )
                 self._unacked.append((future, payload, msg_id))
-                COMMANDS.inc(len(batch))
                 BATCHES.inc()
                 self._reap()
 

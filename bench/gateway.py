@@ -1,0 +1,231 @@
+"""Gateway CPU benchmark: core-microseconds per FIX request inside the order-entry gateway.
+
+The real ``Gateway`` (acceptor, sessions, order-entry application, command batching, event
+projection, ExecutionReport building, encoding, message store) runs in one process with no
+network: two logged-on sessions (ALPHA on FIX.4.4, BETA on FIXT.1.1) get pre-encoded client
+bytes through ``data_received`` of their connections, the command batch the flusher would
+append is built the same way (``Gateway.command_batch``), applied to the real C engine, and
+the engine's event batch goes back through ``Gateway.on_event_record`` and ``deliver`` to
+the connections' transports (which only collect the bytes).
+
+The load is the end-to-end benchmark's: limit orders around the reference price (half
+cross, half rest), a cancel for the oldest live order beyond ``--max-resting`` per session.
+Timed per round of ``--batch`` requests: inbound (bytes in -> command records queued),
+batching (records -> the command envelope), outbound (event envelope -> bytes written).
+Client-side encoding and the engine call are not timed.
+
+``python -m bench.gateway [--json] [--rounds N] [--batch N] [--code DIR]``; ``--code`` is
+for a side-by-side baseline: run this file's copy from another tree with PYTHONPATH=DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from collections import deque
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from engine import commands as c
+from engine.core import MatchingEngine
+from fix_gateway.acceptor import _Connection
+from fix_gateway.codec import Framer, encode
+from fix_gateway.order_entry.refdata import AccountRef, RefData
+from fix_gateway.order_entry.service import Gateway
+from fix_gateway.session.times import format_utc
+from fix_gateway.stores.memory import MemoryMessageStore
+from venue.bus.envelope import Envelope, decode_envelope, encode_envelope
+from venue.bus.memory import MemoryBus
+from venue.config import load_config
+from venue.instruments import InstrumentSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = [  # session id, begin string, client comp id, account, firm
+    ("FIX.4.4:VENUE->ALPHA", "FIX.4.4", "ALPHA", "ALPHA-1", "ALPHA"),
+    ("FIXT.1.1:VENUE->BETA", "FIXT.1.1", "BETA", "BETA-1", "BETA"),
+]
+INSTRUMENTS = {"BTC-USD": (6_000_000, "0.01"), "ETH-USD": (300_000, "0.1")}  # cents, qty
+
+
+class _Transport:
+    """Collects what the connection writes."""
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.messages = 0
+
+    def write(self, data: bytes) -> None:
+        self.written += len(data)
+        self.messages += data.count(b"\x0135=")
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 1) if name == "peername" else default
+
+    def close(self) -> None:
+        pass
+
+
+def _refdata(config: Any) -> tuple[RefData, list[c.Command]]:
+    assets = {a.code: (i, a.decimals) for i, a in enumerate(config.assets, 1)}
+    instruments = {}
+    setup: list[c.Command] = []
+    for i, ic in enumerate(config.instruments, 1):
+        spec = InstrumentSpec(
+            instrument_id=i, symbol=ic.symbol, base=ic.base, quote=ic.quote,
+            base_asset_id=assets[ic.base][0], quote_asset_id=assets[ic.quote][0],
+            base_decimals=assets[ic.base][1], quote_decimals=assets[ic.quote][1],
+            tick_size=Decimal(ic.tick_size), lot_size=Decimal(ic.lot_size), min_qty=Decimal(ic.min_qty),
+            max_qty=Decimal(ic.max_qty), price_band_pct=Decimal(ic.price_band_pct),
+            reference_price=Decimal(ic.reference_price),
+        )
+        instruments[spec.symbol] = spec
+        setup.append(spec.add_command(len(setup) + 1, 0))
+    accounts = {}
+    for i, (_, _, _, account, firm) in enumerate(SESSIONS, 1):
+        accounts[account] = AccountRef(i, account, firm)
+        setup.append(c.AddAccount(len(setup) + 1, 0, i, i, 1, 5))
+        for asset_id, decimals in assets.values():
+            setup.append(c.Deposit(len(setup) + 1, 0, i, asset_id, 10**9 * 10**decimals))
+    return RefData(instruments, accounts), setup
+
+
+class _Client:
+    """One session's client side: pre-encoded orders and cancels, as bench.e2e sends them."""
+
+    def __init__(self, idx: int, begin: str, comp: str, account: str, max_resting: int) -> None:
+        self.idx, self.begin, self.comp, self.account = idx, begin, comp, account
+        self.rng = random.Random(idx)
+        self.seq = 1
+        self.n = 0
+        self.max_resting = max_resting
+        self.resting: deque[tuple[str, str, str]] = deque()
+
+    def msg(self, msg_type: str, fields: list[tuple[int, Any]]) -> bytes:
+        self.seq += 1
+        now = format_utc(time.time_ns())
+        return encode(self.begin, msg_type, [(49, self.comp), (56, "VENUE"), (34, self.seq), (52, now), *fields])
+
+    def logon(self) -> bytes:
+        self.seq = 0
+        fields: list[tuple[int, Any]] = [(98, 0), (108, 30)]
+        if self.begin == "FIXT.1.1":
+            fields.append((1137, "9"))
+        return self.msg("A", fields)
+
+    def requests(self, count: int) -> tuple[bytes, int]:
+        out = []
+        requests = 0
+        while requests < count:
+            self.n += 1
+            symbol = "BTC-USD" if self.n % 4 < 2 else "ETH-USD"
+            side = "1" if self.n % 2 else "2"
+            ref, qty = INSTRUMENTS[symbol]
+            cents = ref + int(ref * self.rng.uniform(-0.02, 0.02))
+            cl = f"T{self.idx}-{self.n}"
+            out.append(self.msg("D", [
+                (11, cl), (1, self.account), (55, symbol), (54, side), (38, qty), (40, "2"),
+                (44, f"{cents // 100}.{cents % 100:02d}"), (59, "1"), (60, format_utc(time.time_ns())),
+            ]))
+            requests += 1
+            self.resting.append((cl, symbol, side))
+            if len(self.resting) > self.max_resting:
+                cl0, sym0, side0 = self.resting.popleft()
+                out.append(self.msg("F", [
+                    (11, cl0 + "x"), (41, cl0), (1, self.account), (55, sym0), (54, side0),
+                    (60, format_utc(time.time_ns())),
+                ]))
+                requests += 1
+        return b"".join(out), requests
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    config = load_config(ROOT / "config" / "demo.toml", env={})
+    refdata, setup = _refdata(config)
+    gateway = Gateway(config, MemoryBus(), None, refdata, lambda sid: MemoryMessageStore())
+    await gateway.acceptor.open_stores()
+    engine = MatchingEngine()
+    engine.apply_many(setup)
+    conns, clients, transports = [], [], []
+    for i, (sid, begin, comp, account, _) in enumerate(SESSIONS):
+        session = gateway.acceptor.sessions[sid]
+        conn = _Connection(gateway.acceptor)
+        transport = _Transport()
+        transports.append(transport)
+        conn.connection_made(transport)  # type: ignore[arg-type]
+        client = _Client(i, begin, comp, account, args.max_resting)
+        logon = client.logon()
+        gateway.acceptor.owners[sid] = conn
+        conn._attach(session, logon, Framer(), True)
+        assert session.logged_on, sid
+        conns.append(conn)
+        clients.append(client)
+    t_in = t_batch = t_out = 0
+    requests = 0
+    for rnd in range(args.rounds + args.warmup):
+        chunks = [cl.requests(args.batch // len(clients)) for cl in clients]
+        t0 = time.perf_counter_ns()
+        for conn, (data, _) in zip(conns, chunks, strict=True):
+            conn.data_received(data)
+        t1 = time.perf_counter_ns()
+        payload = gateway.command_batch()
+        t2 = time.perf_counter_ns()
+        cmd_seq = rnd + 1
+        cmd = decode_envelope(payload)
+        events = engine.apply_batch(cmd.body)
+        evt = encode_envelope(Envelope(1, "evt", "engine-0", cmd_seq, cmd_seq, cmd.count, events, cmd.meta))
+        t3 = time.perf_counter_ns()
+        gateway.deliver(gateway.on_event_record(cmd_seq, evt))
+        for conn in conns:
+            conn._write_out()
+        t4 = time.perf_counter_ns()
+        if rnd >= args.warmup:
+            t_in += t1 - t0
+            t_batch += t2 - t1
+            t_out += t4 - t3
+            requests += sum(n for _, n in chunks)
+    written = sum(t.messages for t in transports)
+    per = 1e3 * requests
+    return {
+        "bench": "gateway",
+        "requests": requests,
+        "messages_written": written,
+        "us_per_request": {
+            "inbound": round(t_in / per, 2),
+            "batching": round(t_batch / per, 2),
+            "outbound": round(t_out / per, 2),
+            "total": round((t_in + t_batch + t_out) / per, 2),
+        },
+        "batch": args.batch,
+        "env": {"python": platform.python_version(), "platform": platform.platform(),
+                "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.gateway")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--rounds", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--batch", type=int, default=400, help="requests per round (all sessions)")
+    p.add_argument("--max-resting", type=int, default=300)
+    args = p.parse_args(argv)
+    import uvloop
+
+    result = uvloop.run(run(args))
+    print(json.dumps(result, indent=2) if args.json else json.dumps(result["us_per_request"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
