@@ -504,6 +504,14 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "field values must be bytes, str or int");
             goto out;
         }
+        if (tag == 0) {  /* a pre-encoded run of fields ("tag=value\x01"...), copied as is */
+            if (!PyBytes_Check(v)) {
+                PyErr_SetString(PyExc_TypeError, "tag 0 (pre-encoded fields) needs bytes");
+                goto out;
+            }
+            body += f[i].n;
+            continue;
+        }
         body += itoa_l(tag, tb) + 2 + f[i].n;
     }
     {
@@ -523,6 +531,7 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         memcpy(w, mt, (size_t)mtl); w += mtl;
         *w++ = '\x01';
         for (Py_ssize_t i = 0; i < n; i++) {
+            if (f[i].tag == 0) { memcpy(w, f[i].p, (size_t)f[i].n); w += f[i].n; continue; }
             w += itoa_l(f[i].tag, w);
             *w++ = '=';
             memcpy(w, f[i].p, (size_t)f[i].n); w += f[i].n;

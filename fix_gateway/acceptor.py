@@ -202,14 +202,18 @@ class _Connection(asyncio.Protocol):
         for a in actions:
             t = type(a)
             if t is Send:
-                if self.transport is not None and not self.closed:
-                    if not self._out and not self._receiving:
-                        asyncio.get_running_loop().call_soon(self._write_out)
-                    self._out.append(a.data)  # type: ignore[attr-defined]
+                self.push(a.data)  # type: ignore[attr-defined]
             elif t is Disconnect:
                 self.close(a.reason)  # type: ignore[attr-defined]
             else:
                 self.acceptor.on_action(a)
+
+    def push(self, data: bytes) -> None:
+        """Queue bytes for this turn's write (the ``Send`` case of ``apply``)."""
+        if self.transport is not None and not self.closed:
+            if not self._out and not self._receiving:
+                asyncio.get_running_loop().call_soon(self._write_out)
+            self._out.append(data)
 
     def _write_out(self) -> None:
         """Write what this turn produced, in order, with one call."""
@@ -320,8 +324,13 @@ class Acceptor:
         counterparty to fetch with a ResendRequest after its next Logon. KeyError for an
         unknown session id."""
         session = self.sessions[session_id]
-        actions = session.send(msg_type, fields)
         conn = self.owners.get(session_id)
+        if conn is not None and conn.session is session and not conn.closed:
+            raw = session.push(msg_type, fields)
+            if raw is not None:
+                conn.push(raw)
+                return True
+        actions = session.send(msg_type, fields)
         if conn is None or conn.session is not session or not session.state.accepts_app:
             return False
         conn.apply(actions)

@@ -92,6 +92,14 @@ class FixMessage:
             index = self._index = _first_index(self.fields)
         return index.get(tag, default)
 
+    def fields_by_tag(self) -> dict[int, bytes]:
+        """First value of each tag, as ``get`` reads it (built once per message): for code
+        that reads many tags, ``msg.fields_by_tag().get`` costs one C call per tag."""
+        index = self._index
+        if index is None:
+            index = self._index = _first_index(self.fields)
+        return index
+
     def __contains__(self, tag: int) -> bool:
         return self.get(tag) is not None
 
@@ -130,7 +138,9 @@ _PREFIX: dict[int, bytes] = {t: b"%d=" % t for t in range(1, 1200)}
 def encode(
     begin_string: str, msg_type: str, fields: Sequence[tuple[int, str | bytes | int]]
 ) -> bytes:
-    """Header fields after 35, then body, in the given order; 8, 9, 35 first and 10 last."""
+    """Header fields after 35, then body, in the given order; 8, 9, 35 first and 10 last.
+    A field with tag 0 is a run of fields already encoded (``b"37=1\x0111=A\x01"``): its
+    bytes are copied as they are (the order-entry hot path builds report bodies that way)."""
     if _c_encode is not None:
         return _c_encode(begin_string.encode(), msg_type.encode(), fields)  # type: ignore[no-any-return]
     return py_encode(begin_string, msg_type, fields)
@@ -152,6 +162,11 @@ def py_encode(
     parts = [b"35=", msg_type.encode(), SOH]
     append = parts.append
     for tag, value in fields:
+        if tag == 0:  # pre-encoded fields ("tag=value\x01"...), copied as they are
+            if type(value) is not bytes:
+                raise TypeError("tag 0 (pre-encoded fields) needs bytes")
+            append(value)
+            continue
         p = prefix.get(tag)
         if p is None:
             p = b"%d=" % tag

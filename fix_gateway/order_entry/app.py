@@ -20,7 +20,7 @@ from venue.clock import Clock
 from venue.ids import IdAllocator
 
 from . import reports, requests
-from .orders import Order, OrderBook, Report
+from .orders import Order, OrderBook, Report, expand
 from .refdata import RefData
 from .requests import OrderRef, Refusal, SessionContext
 
@@ -184,7 +184,7 @@ class OrderEntryApplication:
     def _status_fields(self, o: Order, extra: dict[str, object]) -> list[tuple[int, str | bytes | int]]:
         out: list[Report] = []
         self.book.status_report(o, out, 0, extra)
-        fields = out[0].fields if out else []
+        fields = expand(out[0].fields) if out else []
         return [(17, f"S{self.ids.next()}") if tag == 17 else (tag, v) for tag, v in fields]
 
     def _mass_status(self, ctx: SessionContext, msg: FixMessage) -> Reply:

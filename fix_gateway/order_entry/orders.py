@@ -34,7 +34,7 @@ _units = reports.units_text
 _SIDE = {c.BUY: "1", c.SELL: "2"}
 _ORD_TYPE = {0: "1", 1: "2", 2: "3", 3: "4"}
 _TIF = {0: "0", 1: "1", 2: "3", 3: "4", 4: "6"}
-_CANCEL_TEXT = {
+_CANCEL_TEXT: dict[int, str] = {  # CancelReason keys (IntEnum: an int finds them)
     CancelReason.USER: "",
     CancelReason.IOC_REMAINDER: "unfilled remainder of an immediate order canceled",
     CancelReason.FOK_UNFILLABLE: "fill-or-kill order could not be filled in full",
@@ -43,6 +43,19 @@ _CANCEL_TEXT = {
     CancelReason.DAY_EXPIRED: "day order expired at end of session",
     CancelReason.GTD_EXPIRED: "good-till-date order expired",
 }
+
+
+def expand(fields: list[tuple[int, str | bytes | int]]) -> list[tuple[int, str | bytes | int]]:
+    """A report's fields with its pre-encoded runs (tag 0) split back into (tag, value)."""
+    out: list[tuple[int, str | bytes | int]] = []
+    for tag, value in fields:
+        if tag or type(value) is not bytes:
+            out.append((tag, value))
+            continue
+        for part in value.split(b"\x01")[:-1]:
+            t, _, v = part.partition(b"=")
+            out.append((int(t), v))
+    return out
 
 
 class Report(NamedTuple):
@@ -72,6 +85,31 @@ class Order:
     status: str = OrdStatus.NEW.value
     live: bool = True
     orig_cl_ord_id: str = ""
+    head: bytes = b""  # encoded OrderID(37), ClOrdID(11); b"" after a change
+    terms: bytes = b""  # encoded Account(1) .. TimeInForce(59); b"" after a change
+
+    def encode_head(self) -> bytes:
+        self.head = b"37=%d\x0111=%s\x01" % (self.order_id, self.cl_ord_id.encode())
+        return self.head
+
+    def encode_terms(self) -> bytes:
+        """Account, Symbol, Side, OrderQty, OrdType, Price, StopPx, TimeInForce: the tags
+        ``reports.execution_report`` puts between OrdStatus(39) and LastPx(31)."""
+        ps, qs = scales(self.spec)[1:3]
+        parts = [b"1=%s\x01" % self.account.encode()] if self.account else []
+        parts.append(b"55=%s\x0154=%s\x0138=%s\x01" % (
+            self.symbol.encode(), self.side.encode(), _units(self.qty, qs).encode(),
+        ))
+        if self.ord_type:
+            parts.append(b"40=%s\x01" % self.ord_type.encode())
+        if self.price > 0 and self.ord_type in ("2", "4"):
+            parts.append(b"44=%s\x01" % _units(self.price, ps).encode())
+        if self.stop_price > 0:
+            parts.append(b"99=%s\x01" % _units(self.stop_price, ps).encode())
+        if self.tif:
+            parts.append(b"59=%s\x01" % self.tif.encode())
+        self.terms = b"".join(parts)
+        return self.terms
 
     def avg_px(self) -> Decimal:
         if self.cum_qty == 0:
@@ -138,44 +176,37 @@ class OrderBook:
         last_liquidity: Any = "",
         aggressor: Any = None,
     ) -> None:
-        """One ExecutionReport for an order: the field list ``reports.execution_report`` makes
-        (same tags, same order, same text), built inline because this runs once per report."""
-        _, ps, qs, _ = scales(o.spec)
+        """One ExecutionReport for an order: the fields ``reports.execution_report`` makes
+        (same tags, same order, same text), encoded here once as a run of body fields
+        (``(0, bytes)``: see ``fix_gateway.codec.encode``), because this runs once per report.
+        The order's fixed fields are encoded once per order (``Order.head`` / ``Order.terms``)."""
         session = o.session
         fix44 = self.fix44(session)
         if exec_type == "L" and fix44:
             exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
         self._n += 1
-        f: list[tuple[int, str | bytes | int]] = [(37, str(o.order_id)), (11, o.cl_ord_id)]
+        qs = scales(o.spec)[2]
+        parts = [o.head or o.encode_head()]
         if orig_cl_ord_id:
-            f.append((41, orig_cl_ord_id))
-        f += [(17, f"{self._evt_seq}-{self._n}"), (150, exec_type), (39, o.status)]
-        if o.account:
-            f.append((1, o.account))
-        f += [(55, o.symbol), (54, o.side), (38, _units(o.qty, qs))]
-        ord_type = o.ord_type
-        if ord_type:
-            f.append((40, ord_type))
-        if o.price > 0 and ord_type in ("2", "4"):
-            f.append((44, _units(o.price, ps)))
-        if o.stop_price > 0:
-            f.append((99, _units(o.stop_price, ps)))
-        if o.tif:
-            f.append((59, o.tif))
+            parts.append(b"41=%s\x01" % orig_cl_ord_id.encode())
+        parts.append(b"17=%d-%d\x01150=%s\x0139=%s\x01" % (self._evt_seq, self._n, exec_type.encode(), o.status.encode()))
+        parts.append(o.terms or o.encode_terms())
         if last_px is not None and last_qty is not None:
-            f += [(31, last_px), (32, last_qty)]
-        f += [(151, _units(o.leaves, qs)), (14, _units(o.cum_qty, qs)), (6, o.avg_px_text())]
+            parts.append(b"31=%s\x0132=%s\x01" % (last_px.encode(), last_qty.encode()))
+        parts.append(b"151=%s\x0114=%s\x016=%s\x01" % (
+            _units(o.leaves, qs).encode(), _units(o.cum_qty, qs).encode(), o.avg_px_text().encode(),
+        ))
         if commission is not None:
-            f += [(12, commission), (13, "3")]
+            parts.append(b"12=%s\x0113=3\x01" % commission.encode())
         if text:
-            f.append((58, text))
-        f.append((60, self.transact_time()))
+            parts.append(b"58=%s\x01" % text.encode())
+        parts.append(b"60=%s\x01" % self.transact_time())
         if last_liquidity:
-            f.append((851, last_liquidity))
+            parts.append(b"851=%s\x01" % last_liquidity.encode())
         if aggressor is not None and not fix44:
-            f.append((1057, "Y" if aggressor else "N"))
+            parts.append(b"1057=Y\x01" if aggressor else b"1057=N\x01")
         if session:
-            out.append(Report(session, "8", f, self._evt_seq))
+            out.append(Report(session, "8", [(0, b"".join(parts))], self._evt_seq))
 
     def _accepted(self, ev: c.OrderAccepted, meta: RequestMeta | None, out: list[Report]) -> None:
         spec = self.refdata.instruments_by_id.get(ev.instrument)
@@ -266,7 +297,8 @@ class OrderBook:
         o.leaves = ev.leaves_qty
         if ev.leaves_qty > 0:  # partial cancel (self-trade decrement): the order stays live
             o.qty -= ev.canceled_qty
-            self._er(o, "D", out, text=_CANCEL_TEXT.get(CancelReason(ev.reason), ""))
+            o.terms = b""
+            self._er(o, "D", out, text=_CANCEL_TEXT.get(ev.reason, ""))
             return
         o.live = False
         expired = isinstance(ev, c.OrderExpired) or ev.reason in (CancelReason.DAY_EXPIRED, CancelReason.GTD_EXPIRED)
@@ -274,9 +306,9 @@ class OrderBook:
         orig = ""
         if meta is not None and ev.reason == CancelReason.USER and meta.cl_ord_id and meta.orig_cl_ord_id:
             orig = o.cl_ord_id
-            o.cl_ord_id = meta.cl_ord_id
+            o.cl_ord_id, o.head = meta.cl_ord_id, b""
             self.by_cl_ord_id[(o.account, o.cl_ord_id)] = o
-        text = _CANCEL_TEXT.get(CancelReason(ev.reason), "") if ev.reason in CancelReason._value2member_map_ else ""
+        text = _CANCEL_TEXT.get(ev.reason, "")
         if meta is not None and meta.source in ("cancel-on-disconnect", "kill-switch"):
             text = meta.source.replace("-", " ")
         self._er(o, "C" if expired else "4", out, orig_cl_ord_id=orig, text=text)
@@ -287,9 +319,9 @@ class OrderBook:
             return
         orig = o.cl_ord_id
         if meta is not None and meta.cl_ord_id:
-            o.cl_ord_id = meta.cl_ord_id
+            o.cl_ord_id, o.head = meta.cl_ord_id, b""
             self.by_cl_ord_id[(o.account, o.cl_ord_id)] = o
-        o.price, o.qty, o.leaves = ev.price, ev.qty, ev.leaves_qty
+        o.price, o.qty, o.leaves, o.terms = ev.price, ev.qty, ev.leaves_qty, b""
         self._er(o, "5", out, orig_cl_ord_id=orig)
 
     def _triggered(self, ev: c.OrderTriggered, meta: RequestMeta | None, out: list[Report]) -> None:

@@ -30,10 +30,16 @@ from .refdata import AccountRef, RefData, scales
 
 TAG_STP_MODE = 7928
 
-_ORD_TYPES = {b"1": c.OrdTypeCode.MARKET, b"2": c.OrdTypeCode.LIMIT, b"3": c.OrdTypeCode.STOP, b"4": c.OrdTypeCode.STOP_LIMIT}
-_TIFS = {b"0": c.TifCode.DAY, b"1": c.TifCode.GTC, b"3": c.TifCode.IOC, b"4": c.TifCode.FOK, b"6": c.TifCode.GTD}
-_SIDES = {b"1": c.BUY, b"2": c.SELL}
-_PRICED = frozenset({c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT})
+# Plain ints (not the IntEnum members) on the per-order path: an enum attribute costs more
+# than the dictionary lookup it feeds.
+_LIMIT, _STOP, _STOP_LIMIT = int(c.OrdTypeCode.LIMIT), int(c.OrdTypeCode.STOP), int(c.OrdTypeCode.STOP_LIMIT)
+_GTD = int(c.TifCode.GTD)
+_ORD_TYPES = {b"1": int(c.OrdTypeCode.MARKET), b"2": _LIMIT, b"3": _STOP, b"4": _STOP_LIMIT}
+_TIFS = {b"0": int(c.TifCode.DAY), b"1": int(c.TifCode.GTC), b"3": int(c.TifCode.IOC), b"4": int(c.TifCode.FOK), b"6": _GTD}
+_SIDES = {b"1": int(c.BUY), b"2": int(c.SELL)}
+_PRICED = frozenset({_LIMIT, _STOP_LIMIT})
+_STOPS = frozenset({_STOP, _STOP_LIMIT})
+_STP_MODES = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4}
 
 
 @dataclass(frozen=True)
@@ -155,19 +161,20 @@ def _new_order(
     spec = _instrument(refdata, msg)
     if isinstance(spec, Refusal):
         return spec
-    side_raw = msg.get(54)
+    get = msg.fields_by_tag().get  # one dict lookup per tag below, no method call
+    side_raw = get(54)
     side = _SIDES.get(side_raw or b"")
     if side is None:
         return Refusal.of(RejectCode.INVALID_SIDE, _text(msg, 54))
-    type_raw = msg.get(40)
+    type_raw = get(40)
     ord_type = _ORD_TYPES.get(type_raw or b"")
     if ord_type is None:
         return Refusal.of(RejectCode.INVALID_ORD_TYPE, _text(msg, 40))
-    tif = _TIFS.get(msg.get(59) or b"0")
+    tif = _TIFS.get(get(59) or b"0")
     if tif is None:
         return Refusal.of(RejectCode.INVALID_TIF, f"TimeInForce {_text(msg, 59)} not supported")
     _, price_scale, qty_scale, _ = scales(spec)
-    qty_raw = msg.get(38)
+    qty_raw = get(38)
     fast_qty = _fast_units(qty_raw, qty_scale) if qty_raw is not None else None
     if fast_qty:  # a plain positive quantity
         qty = fast_qty
@@ -179,65 +186,59 @@ def _new_order(
         if isinstance(qty_or, Refusal):
             return qty_or
         qty = qty_or
-    price_raw = msg.get(44)
+    price_raw = get(44)
     fast_price = _fast_units(price_raw, price_scale) if price_raw is not None else None
     if fast_price:  # a plain positive price
         price = fast_price if ord_type in _PRICED else 0
     else:
         price_dec = _decimal(msg, 44)
-        if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) and (price_dec is None or price_dec <= 0):
+        if ord_type in _PRICED and (price_dec is None or price_dec <= 0):
             return Refusal.of(RejectCode.INVALID_PRICE, "limit orders need a positive Price(44)")
-        price_or = _price(spec, price_dec, "Price") if ord_type in (c.OrdTypeCode.LIMIT, c.OrdTypeCode.STOP_LIMIT) else 0
+        price_or = _price(spec, price_dec, "Price") if ord_type in _PRICED else 0
         if isinstance(price_or, Refusal):
             return price_or
         price = price_or
-    stop_dec = _decimal(msg, 99)
     stop = 0
-    if ord_type in (c.OrdTypeCode.STOP, c.OrdTypeCode.STOP_LIMIT):
-        if stop_dec is None or stop_dec <= 0:
-            return Refusal.of(RejectCode.INVALID_STOP_PRICE, "stop orders need a positive StopPx(99)")
-        stop_or = _price(spec, stop_dec, "StopPx")
-        if isinstance(stop_or, Refusal):
-            return stop_or
-        stop = stop_or
-    display = _qty(spec, _decimal(msg, 111), "MaxFloor")
-    if isinstance(display, Refusal):
-        return display
-    flags = c.FLAG_POST_ONLY if b"6" in (msg.get(18) or b"").split(b" ") else 0
-    stp_raw = msg.get(TAG_STP_MODE)
+    if ord_type in _STOPS or get(99) is not None:  # a StopPx must parse even when unused
+        stop_dec = _decimal(msg, 99)
+        if ord_type in _STOPS:
+            if stop_dec is None or stop_dec <= 0:
+                return Refusal.of(RejectCode.INVALID_STOP_PRICE, "stop orders need a positive StopPx(99)")
+            stop_or = _price(spec, stop_dec, "StopPx")
+            if isinstance(stop_or, Refusal):
+                return stop_or
+            stop = stop_or
+    display = 0
+    if get(111) is not None:
+        display_or = _qty(spec, _decimal(msg, 111), "MaxFloor")
+        if isinstance(display_or, Refusal):
+            return display_or
+        display = display_or
+    exec_inst = get(18)
+    flags = c.FLAG_POST_ONLY if exec_inst is not None and b"6" in exec_inst.split(b" ") else 0
+    stp_raw = get(TAG_STP_MODE)
     stp = ctx.stp_mode
     if stp_raw is not None:
-        if stp_raw not in (b"0", b"1", b"2", b"3", b"4"):
+        stp_or = _STP_MODES.get(stp_raw)
+        if stp_or is None:
             return Refusal.of(RejectCode.INVALID_STP_MODE, stp_raw.decode("latin-1"))
-        stp = int(stp_raw)
+        stp = stp_or
     expire = 0
-    if tif == c.TifCode.GTD:
-        raw = msg.get(126)
+    if tif == _GTD:
+        raw = get(126)
         parsed = parse_utc(raw) if raw else None
         if parsed is None:
             return Refusal.of(RejectCode.INVALID_EXPIRE_TIME, "GTD needs ExpireTime(126)")
         expire = parsed
     command = c.NewOrder(
-        seq=order_id,
-        ts=now_ns,
-        order_id=order_id,
-        account=account.account_id,
-        instrument=spec.instrument_id,
-        side=side,
-        ord_type=int(ord_type),
-        tif=int(tif),
-        price=price,
-        qty=qty,
-        stop_price=stop,
-        display_qty=display,
-        flags=flags,
-        stp=stp,
-        expire_time=expire,
+        order_id, now_ns, order_id, account.account_id, spec.instrument_id, side, ord_type, tif,
+        price, qty, stop, display, flags, stp, expire,
     )
+    cl_ord_id = get(11)
     meta = RequestMeta(
         seq=order_id,
         session=ctx.session_id,
-        cl_ord_id=_text(msg, 11),
+        cl_ord_id=cl_ord_id.decode("latin-1") if cl_ord_id is not None else "",
         account=account.code,
         symbol=spec.symbol,
         firm=account.firm,

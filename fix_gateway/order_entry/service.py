@@ -59,6 +59,7 @@ EVT_SEQ = Gauge("venue_gateway_event_seq", "Last event-stream sequence applied")
 
 KILL_SWITCH_SUBJECT = "venue.ctl.kill-switch"
 ACK_WAIT_S = 0.002
+MAX_UNACKED_BATCHES = 3
 _EXEC_ID = re.compile(rb"\x0117=(\d+)-\d+\x01")
 
 
@@ -69,26 +70,23 @@ _EV_TYPE_SIZE = struct.Struct("<HH").unpack_from  # the head of every event reco
 
 def _decoder(t: int) -> Callable[[bytes, int], Any]:
     """One event record at an offset -> its event object, as ``wire.decode_events`` builds it
-    (same layout tables), without slicing the record out or looping over a batch."""
+    (same layout tables), without slicing the record out or looping over a batch: a function
+    generated per event type that unpacks the record and calls the event class with its
+    fields in declaration order (the "info" word split into its one-byte fields)."""
     cls, words = wire.EV_LAYOUT[t]
     unpack = struct.Struct("<HHIQ" + "".join(f for _, f in words)).unpack_from
-    names = [n for n, _ in words]
-    if [f.name for f in dataclasses.fields(cls)][2:] == names:
-        return lambda body, off: cls(*(v := unpack(body, off))[3:1:-1], *v[4:])
-    info = wire._INFO.get(t, ())  # one byte per field in the "info" word
-
-    def decode(body: bytes, off: int) -> Any:
-        v = unpack(body, off)
-        kw: dict[str, int] = {}
-        for name, value in zip(names, v[4:], strict=True):
-            if name == "info":
-                for i, f in enumerate(info):
-                    kw[f] = (value >> (8 * i)) & 0xFF
-            else:
-                kw[name] = value
-        return cls(seq=v[3], instrument=v[2], **kw)
-
-    return decode
+    source = {"seq": "v[3]", "instrument": "v[2]"}
+    for i, (name, _) in enumerate(words, 4):
+        if name == "info":  # one byte per field in the "info" word
+            for k, f in enumerate(wire._INFO.get(t, ())):
+                source[f] = f"(v[{i}] >> {8 * k}) & 255"
+        else:
+            source[name] = f"v[{i}]"
+    args = ", ".join(source[f.name] for f in dataclasses.fields(cls))
+    code = f"def decode(body, off):\n    v = unpack(body, off)\n    return cls({args})\n"
+    namespace: dict[str, Any] = {"unpack": unpack, "cls": cls}
+    exec(code, namespace)  # the source is generated from the static layout tables only
+    return namespace["decode"]  # type: ignore[no-any-return]
 
 
 _DECODERS = {
@@ -223,10 +221,12 @@ class Gateway:
         max_batch = self.config.fix.max_batch
         while True:
             await self._wake.wait()
-            if self._unacked and not self._unacked[-1][0].done():
-                # The previous batch is not in the log yet: let this one fill meanwhile (at most
-                # ACK_WAIT_S, so a lost acknowledgement never stalls order entry). Under load the
-                # batches grow with the rate instead of one log append per event-loop turn.
+            self._reap()
+            if len(self._unacked) >= MAX_UNACKED_BATCHES and not self._unacked[-1][0].done():
+                # MAX_UNACKED_BATCHES batches are on their way to the log: let this one fill
+                # meanwhile (at most ACK_WAIT_S, so a lost acknowledgement never stalls order
+                # entry). Under load the batches grow with the rate instead of one log append
+                # per event-loop turn; at a moderate rate no order waits for another's ack.
                 await asyncio.wait([self._unacked[-1][0]], timeout=ACK_WAIT_S)
             self._wake.clear()
             while self._pending:

@@ -138,6 +138,16 @@ class Session:
             self._wire.clear()
         return self.take()
 
+    def push(self, msg_type: str, fields: FieldList) -> bytes | None:
+        """``send`` for the hot path: the encoded message to write now, without action
+        objects; None when the session does not accept application messages now or has
+        other output pending (the caller then uses ``send``)."""
+        if not self.state.accepts_app or self._wire or self.out:
+            return None
+        raw = self.write(msg_type, fields, store=True)
+        self._wire.clear()
+        return raw
+
     def on_disconnected(self, reason: str = "connection closed") -> list[Action]:
         """The transport is gone (either side closed)."""
         from fix_gateway.session.disconnected import DISCONNECTED

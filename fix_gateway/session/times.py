@@ -7,17 +7,24 @@ import time
 
 _NS = 1_000_000_000
 _sec_cache: list[object] = [-1, b""]
+_ms_cache: list[object] = [-1, b""]
 _day_cache: dict[bytes, int] = {}
 _last_second: list[object] = [b"", 0]
 
 
 def format_utc(ns: int) -> bytes:
-    """``YYYYMMDD-HH:MM:SS.sss`` for a time in ns since the epoch."""
-    sec, rem = divmod(ns, _NS)
+    """``YYYYMMDD-HH:MM:SS.sss`` for a time in ns since the epoch (the last one is kept:
+    every message of one millisecond shares it)."""
+    ms = ns // 1_000_000
+    if _ms_cache[0] == ms:
+        return _ms_cache[1]  # type: ignore[return-value]
+    sec, rem = divmod(ms, 1000)
     if _sec_cache[0] != sec:
         _sec_cache[0] = sec
         _sec_cache[1] = time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(sec)).encode()
-    return b"%s.%03d" % (_sec_cache[1], rem // 1_000_000)
+    text = b"%s.%03d" % (_sec_cache[1], rem)
+    _ms_cache[0], _ms_cache[1] = ms, text
+    return text
 
 
 def parse_utc(value: bytes) -> int | None:

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from fix_gateway import codec
-from fix_gateway.codec import SOH, Framer, GarbledMessage, checksum, encode
+from fix_gateway.codec import SOH, Framer, GarbledMessage, checksum, encode, py_encode
 
 Field = tuple[int, str | bytes | int]
 NOS: list[Field] = [
@@ -70,8 +70,18 @@ def test_get_returns_first_occurrence(parse) -> None:  # type: ignore[no-untyped
 
 @pytest.mark.parametrize("parse", IMPLS)
 def test_negative_and_zero_tags_parse(parse) -> None:  # type: ignore[no-untyped-def]
-    m = parse(encode("FIX.4.4", "0", [(34, 2), (-1, "HI"), (0, "X")]))
+    # tag 0 in ``encode`` copies pre-encoded fields: that is how a literal "0=X" gets in
+    m = parse(encode("FIX.4.4", "0", [(34, 2), (-1, "HI"), (0, b"0=X\x01")]))
     assert (-1, b"HI") in m.fields and (0, b"X") in m.fields
+
+
+def test_tag_zero_is_a_run_of_encoded_fields() -> None:
+    run = b"37=7\x0111=A\x01"
+    for enc in (encode, py_encode):
+        raw = enc("FIX.4.4", "8", [(34, 2), (0, run), (17, "E")])
+        assert raw == enc("FIX.4.4", "8", [(34, 2), (37, 7), (11, "A"), (17, "E")])
+        with pytest.raises(TypeError):
+            enc("FIX.4.4", "8", [(0, "37=7\x01")])
 
 
 @pytest.mark.parametrize("parse", IMPLS)

@@ -23,7 +23,7 @@ def logged_on(**kw: object) -> Scenario:
     [
         ("0", [(999, "HI")], 999, 0, "Invalid tag number"),
         ("0", [(-1, "HI")], -1, 0, "Invalid tag number"),
-        ("0", [(0, "HI")], 0, 0, "Invalid tag number"),
+        ("0", [(0, b"0=HI\x01")], 0, 0, "Invalid tag number"),  # tag 0: pre-encoded run
         ("1", [], 112, 1, "Required tag missing"),
         ("D", [*NOS, (17, "X")], 17, 2, "Tag not defined for this message type"),
         ("1", [(112, "")], 112, 4, "Tag specified without a value"),

@@ -15,7 +15,7 @@ from engine.core import MatchingEngine
 from fix_gateway.application import Outgoing
 from fix_gateway.codec import FixMessage, encode, parse
 from fix_gateway.order_entry.app import OrderEntryApplication
-from fix_gateway.order_entry.orders import OrderBook, Report
+from fix_gateway.order_entry.orders import OrderBook, Report, expand
 from fix_gateway.order_entry.refdata import AccountRef, RefData
 from fix_gateway.order_entry.requests import SessionContext
 from venue.bus.envelope import RequestMeta
@@ -90,7 +90,7 @@ class Core:
 
 
 def fields(report: Report) -> dict[int, str]:
-    return {tag: v.decode() if isinstance(v, bytes) else str(v) for tag, v in report.fields}
+    return {tag: v.decode() if isinstance(v, bytes) else str(v) for tag, v in expand(report.fields)}
 
 
 def order(cl: str, side: str, qty: str, price: str | None = None, **extra: str) -> list[tuple[int, str]]:
