@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from operator import attrgetter
+from typing import Any
 
 from engine import commands as c
 from engine.commands import CmdType, EvType
@@ -34,7 +34,7 @@ _CMD_HEAD = struct.Struct("<H6BQq")
 _EV_HEAD = struct.Struct("<HHIQ")
 
 # type -> (class, header byte fields b0.., slot fields with struct codes)
-CMD_LAYOUT: dict[int, tuple[type, tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+CMD_LAYOUT: dict[int, tuple[type[Any], tuple[str, ...], tuple[tuple[str, str], ...]]] = {
     CmdType.ADD_INSTRUMENT: (
         c.AddInstrument,
         ("price_scale", "qty_scale"),
@@ -71,7 +71,7 @@ _CMD_SLOTS = {t: struct.Struct("<" + "".join(f for _, f in s) + "8x" * (10 - len
               for t, (_, _, s) in CMD_LAYOUT.items()}
 
 # Event payload words after the header. "info" words pack small fields (see _INFO).
-EV_LAYOUT: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
+EV_LAYOUT: dict[int, tuple[type[Any], tuple[tuple[str, str], ...]]] = {
     EvType.ACCEPTED: (c.OrderAccepted, (
         ("order_id", "Q"), ("account", "Q"), ("info", "Q"), ("price", "q"), ("qty", "q"),
         ("stop_price", "q"), ("display_qty", "q"), ("expire_time", "q"))),
@@ -179,7 +179,7 @@ _EV_FULL = {t: struct.Struct("<HHIQ" + "".join(f for _, f in w)) for t, (_, w) i
 
 def _positional(t: int) -> bool:
     cls, words = EV_LAYOUT[t]
-    return [f.name for f in fields(cls)][2:] == [n for n, _ in words]
+    return list(cls.__struct_fields__)[2:] == [n for n, _ in words]
 
 
 _EV_POSITIONAL = {t: _positional(t) for t in EV_LAYOUT}
@@ -225,5 +225,5 @@ def iter_event_records(buf: bytes | memoryview) -> Iterator[tuple[int, int, int,
         off += size
 
 
-def field_names(cls: type) -> list[str]:
-    return [f.name for f in fields(cls)]
+def field_names(cls: type[Any]) -> list[str]:
+    return list(cls.__struct_fields__)

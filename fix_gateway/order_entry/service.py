@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import json
 import re
 import ssl
@@ -82,7 +81,7 @@ def _decoder(t: int) -> Callable[[bytes, int], Any]:
                 source[f] = f"(v[{i}] >> {8 * k}) & 255"
         else:
             source[name] = f"v[{i}]"
-    args = ", ".join(source[f.name] for f in dataclasses.fields(cls))
+    args = ", ".join(source[name] for name in cls.__struct_fields__)
     code = f"def decode(body, off):\n    v = unpack(body, off)\n    return cls({args})\n"
     namespace: dict[str, Any] = {"unpack": unpack, "cls": cls}
     exec(code, namespace)  # the source is generated from the static layout tables only

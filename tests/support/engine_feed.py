@@ -9,9 +9,10 @@ bytes, untouched>, meta=<msgpack RequestMeta list>)``. Used by the persistence u
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from dataclasses import dataclass, field
+
+import msgspec
 
 from engine import commands as c
 from engine import wire
@@ -69,7 +70,7 @@ class EngineFeed:
         for cmd, fields in requests:
             self.seq += 1
             self.ts += 1
-            cmds.append(dataclasses.replace(cmd, seq=self.seq, ts=max(cmd.ts, self.ts)))
+            cmds.append(msgspec.structs.replace(cmd, seq=self.seq, ts=max(cmd.ts, self.ts)))
             if fields is not None:
                 meta.append(RequestMeta(seq=self.seq, **{"session": SESSION, "source": "fix", **fields}))
         cmd_body = wire.encode_commands(cmds)

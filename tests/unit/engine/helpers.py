@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
+
+import msgspec
 
 from engine import canonical
 from engine import commands as c
@@ -94,7 +95,7 @@ class Venue:
 
     def run(self, cmd: c.Command) -> list[c.Event]:
         self.seq += 1
-        cmd = dataclasses.replace(cmd, seq=self.seq, ts=max(cmd.ts, self.ts))
+        cmd = msgspec.structs.replace(cmd, seq=self.seq, ts=max(cmd.ts, self.ts))
         return self.eng.apply(cmd)
 
     def limit(self, oid: int, acct: int, side: int, price: int, qty: int, **kw: int
