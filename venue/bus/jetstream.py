@@ -48,6 +48,25 @@ def _translate(exc: APIError) -> Exception:
     return exc
 
 
+def _flow_control_reply(sub: object) -> str | None:
+    """The reply to a JetStream flow-control request that is due now, taken (at most once).
+
+    An ordered push consumer has flow control: past a window of undelivered bytes the server
+    stops delivering until the client answers a flow-control message, which it may do once
+    the message before it has been consumed. nats-py answers at once only from
+    ``next_msg()``; for the ``messages`` iterator a task checks every 250 ms, so a busy
+    reader stalled for up to 250 ms at a time (event batches are large). This is the same
+    check as that task's, run after each record instead.
+    """
+    core = getattr(sub, "_sub", None)
+    jsi = getattr(core, "_jsi", None)
+    if jsi is None or not jsi._fcr or jsi.get_js_delivered() < jsi._fcd:
+        return None
+    reply: str = jsi._fcr
+    jsi._fcr, jsi._fcd = None, 0
+    return reply
+
+
 class _AckMux:
     """Pipelined JetStream publishes: one inbox subscription, a future per publish.
 
@@ -253,6 +272,9 @@ class JetStreamBus:
         try:
             async for msg in sub.messages:
                 yield Record(int(msg.metadata.sequence.stream), msg.data)
+                reply = _flow_control_reply(sub)  # the record is processed: ask for more
+                if reply is not None:
+                    await self._nc.publish(reply)
         finally:
             try:
                 await sub.unsubscribe()
