@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,65 +100,167 @@ def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, in
 
 
 # ----------------------------------------------------------------------------- load client (own process)
+#
+# The clients share the measured cores with the venue, so their per-request cost is kept low.
+# Outgoing NewOrderSingle (35=D) and OrderCancelRequest (35=F) come from per-session, per-shape
+# templates: only MsgSeqNum(34), SendingTime(52)/TransactTime(60) (one text, formatted once per
+# millisecond), ClOrdID(11) and Price(44) are filled in; the "8=..|9=..|" head is cached per
+# BodyLength and CheckSum(10) is the C codec's. The bytes equal ``fix_gateway.codec.encode`` of
+# the same fields (tests/unit/bench holds that). Incoming bytes are cut into frames as
+# ``fix_gateway.codec.Framer`` does (its C ``frame_end``; a partial frame waits for the next
+# read) and only the tags the load needs are read, by SOH-anchored ``bytes.find`` within the
+# frame: first occurrence, as ``FixMessage.get``. Not checked, unlike a full parse: CheckSum;
+# and a tag inside a raw-data value could match (the venue's reports here carry none).
+
+SOH = b"\x01"
+SHAPES = [  # (symbol, side) of the n-th order is SHAPES[n % 4]: buys and sells alternate
+    ("BTC-USD", "2"), ("BTC-USD", "1"), ("ETH-USD", "2"), ("ETH-USD", "1"),
+]
+_REFS = [INSTRUMENTS[symbol][0] for symbol, _ in SHAPES]
+_LO, _HI = -0.02, 0.02  # limit price: reference price * (1 + uniform(_LO, _HI))
+_SPAN = _HI - _LO
+_CENTS = [b"%02d" % i for i in range(100)]
+_TRAILERS = [b"10=%03d\x01" % i for i in range(256)]
+_MAX_FRAME = 1 << 20
+_perf_ns = time.perf_counter_ns
 
 
-class _Conn(asyncio.Protocol):
-    """Lean FIX initiator for load: batched writes, a callback per received message."""
+# ExecType(150) and OrdStatus(39) of a New and of a Filled report, adjacent as the venue writes
+# them: one find reads both (neither tag repeats in a report); otherwise _status reads each
+_NEW, _FILLED = b"\x01150=0\x0139=0\x01", b"\x01150=F\x0139=2\x01"
 
-    def __init__(self, begin: str, sender: str, on_msg: Any) -> None:
-        from fix_gateway.codec import Framer
 
-        self.begin, self.sender, self.on_msg = begin, sender, on_msg
-        self.framer = Framer()
-        self.seq = 1
-        self.out: list[bytes] = []
-        self.transport: asyncio.Transport | None = None
-        self.closed = asyncio.get_running_loop().create_future()
+def _status(buf: bytes, start: int, end: int) -> tuple[int, int]:
+    """ExecType(150) and OrdStatus(39) of the frame ``buf[start:end]`` as character codes,
+    0 when absent or longer than one character."""
+    i = buf.find(b"\x01150=", start, end)
+    et = buf[i + 5] if i >= 0 and buf[i + 6] == 1 else 0
+    i = buf.find(b"\x0139=", start, end)
+    return et, buf[i + 4] if i >= 0 and buf[i + 5] == 1 else 0
 
-    def connection_made(self, transport: Any) -> None:
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def data_received(self, data: bytes) -> None:
-        from fix_gateway.codec import parse
+def _literal(text: str) -> bytes:
+    """``text`` for a bytes % template."""
+    return text.encode().replace(b"%", b"%%")
 
-        self.framer.feed(data)
-        while (frame := self.framer.next_frame()) is not None:
-            msg = parse(frame)
-            if msg.msg_type == b"1":
-                self.queue("0", [(112, msg.get(112) or b"")])
-            self.on_msg(msg)
-        self.flush()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
+def _field(buf: bytes, key: bytes, start: int, end: int) -> bytes | None:
+    """Value of the first ``key`` field (``b"\\x01<tag>="``) of the frame ``buf[start:end]``."""
+    i = buf.find(key, start, end)
+    if i < 0:
+        return None
+    i += len(key)
+    return buf[i:buf.find(SOH, i, end)]
 
-    def queue(self, msg_type: str, fields: list[tuple[int, Any]]) -> None:
-        from fix_gateway.codec import encode
+
+class _Writer:
+    """Sans-IO output of a load session: MsgSeqNum, time text, encoded messages in ``out``."""
+
+    __slots__ = (
+        "_begin", "_cancels", "_checksum", "_encode", "_format_utc", "_heads", "_ms", "_orders",
+        "_ts", "_units", "begin", "clock", "out", "sender", "seq",
+    )
+
+    def __init__(self, begin: str, sender: str, account: str, clock: Callable[[], int] = time.time_ns) -> None:
+        from fix_gateway.codec import checksum, encode
         from fix_gateway.session.times import format_utc
 
-        header: list[tuple[int, Any]] = [
-            (49, self.sender), (56, "VENUE"), (34, self.seq), (52, format_utc(time.time_ns())),
-        ]
+        self.begin, self.sender, self.clock = begin, sender, clock
+        self._checksum, self._encode, self._format_utc = checksum, encode, format_utc
+        self.seq = 1
+        self.out: list[bytes] = []
+        self._ms = -1
+        self._ts = b""
+        self._begin = b"8=%s\x019=" % begin.encode()
+        self._heads: dict[int, tuple[bytes, int]] = {}  # BodyLength -> (b"8=..\x019=..\x01", its sum)
+        self._units: dict[int, bytes] = {}  # Price text before the cents: b"60123."
+        s, a = _literal(sender), _literal(account)
+        self._orders: list[bytes] = []  # % templates per shape: seq, time, ClOrdID, units, cents, time
+        self._cancels: list[bytes] = []  # seq, time, ClOrdID, OrigClOrdID, time
+        for symbol, side in SHAPES:
+            y, d, q = _literal(symbol), _literal(side), _literal(INSTRUMENTS[symbol][1])
+            self._orders.append(
+                b"35=D\x0149=%s\x0156=VENUE\x0134=%%d\x0152=%%s\x0111=%%s\x011=%s\x0155=%s\x0154=%s"
+                b"\x0138=%s\x0140=2\x0144=%%s%%s\x0159=1\x0160=%%s\x01" % (s, a, y, d, q))
+            self._cancels.append(
+                b"35=F\x0149=%s\x0156=VENUE\x0134=%%d\x0152=%%s\x0111=%%sx\x0141=%%s\x011=%s\x0155=%s"
+                b"\x0154=%s\x0160=%%s\x01" % (s, a, y, d))
+
+    def now(self) -> bytes:
+        """UTCTimestamp text of now, at most a millisecond stale."""
+        ms = self.clock() // 1_000_000
+        return self._ts if ms == self._ms else self._tick(ms)
+
+    def queue(self, msg_type: str, fields: list[tuple[int, Any]]) -> None:
+        """Any message, by the general encoder (Logon, Heartbeat, Logout)."""
+        header: list[tuple[int, Any]] = [(49, self.sender), (56, "VENUE"), (34, self.seq), (52, self.now())]
         self.seq += 1
-        self.out.append(encode(self.begin, msg_type, header + fields))
+        self.out.append(self._encode(self.begin, msg_type, header + fields))
 
-    def flush(self) -> None:
-        if self.out and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(b"".join(self.out))
-        self.out.clear()
+    def order(self, cl: bytes, shape: int, cents: int) -> None:
+        """NewOrderSingle 11 1 55 54 38 40=2 44 59=1 60: a day limit order at ``cents``/100."""
+        ms = self.clock() // 1_000_000
+        ts = self._ts if ms == self._ms else self._tick(ms)
+        seq = self.seq
+        self.seq = seq + 1
+        units, c = divmod(cents, 100)
+        body = self._orders[shape] % (seq, ts, cl, self._units.get(units) or self._unit(units), _CENTS[c], ts)
+        n = len(body)
+        head, head_sum = self._heads.get(n) or self._head(n)
+        self.out += (head, body, _TRAILERS[(head_sum + self._checksum(body)) & 255])
+
+    def cancel(self, cl: bytes, shape: int) -> None:
+        """OrderCancelRequest 11 41 1 55 54 60 for order ``cl``, with ClOrdID ``cl`` + "x"."""
+        ms = self.clock() // 1_000_000
+        ts = self._ts if ms == self._ms else self._tick(ms)
+        seq = self.seq
+        self.seq = seq + 1
+        body = self._cancels[shape] % (seq, ts, cl, cl, ts)
+        n = len(body)
+        head, head_sum = self._heads.get(n) or self._head(n)
+        self.out += (head, body, _TRAILERS[(head_sum + self._checksum(body)) & 255])
+
+    def _tick(self, ms: int) -> bytes:
+        self._ms = ms
+        self._ts = self._format_utc(ms * 1_000_000)
+        return self._ts
+
+    def _unit(self, units: int) -> bytes:
+        text = self._units[units] = b"%d." % units
+        return text
+
+    def _head(self, body_length: int) -> tuple[bytes, int]:
+        text = self._begin + b"%d\x01" % body_length
+        head = self._heads[body_length] = (text, self._checksum(text))
+        return head
 
 
-class _Load:
-    def __init__(self, sess: dict[str, str], idx: int, max_resting: int) -> None:
+class _Load(_Writer):
+    """Sans-IO load session: received bytes in (``feed``), orders and cancels out (``out``).
+
+    Frames as ``fix_gateway.codec.Framer`` does (its C ``frame_end``; a partial frame waits
+    for the next ``feed``), in place over the bytes received. Handles: TestRequest (answered
+    with a Heartbeat), Logon, ExecutionReport (the first per ClOrdID: latency, reject or live;
+    later ones: fills, cancels), OrderCancelReject (counted).
+    """
+
+    __slots__ = (  # (attribute access is a good part of the per-message cost)
+        "_frame_end", "_prefixes", "_rest", "acks", "cancel_acks", "cancel_rejects", "cancels_sent",
+        "fills", "idx", "live", "logged_on", "max_resting", "n", "reject_texts", "rejects",
+        "resting", "rng", "sent", "sess", "window",
+    )
+
+    def __init__(
+        self, sess: dict[str, str], idx: int, max_resting: int, clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        from fix_gateway.codec import frame_end
+
+        super().__init__(sess["begin"], sess["sender"], sess["account"], clock)
         self.sess, self.idx, self.max_resting = sess, idx, max_resting
         self.rng = random.Random(1000 + idx)
         self.n = 0
         self.sent: dict[bytes, int] = {}  # ClOrdID -> scheduled/sent perf_counter_ns (awaiting first ER)
-        self.resting: deque[tuple[bytes, str, str]] = deque()
+        self.resting: deque[tuple[bytes, int]] = deque()  # (ClOrdID, shape) in send order
         self.live: set[bytes] = set()
         self.acks: list[tuple[int, int]] = []  # (receive ns, latency ns) for first ERs
         self.rejects: list[int] = []
@@ -166,87 +269,148 @@ class _Load:
         self.cancel_acks: list[int] = []
         self.cancel_rejects = 0
         self.fills = 0
-        self.on_ack: Any = None
-        self.conn: _Conn | None = None
-        self.logon = asyncio.get_running_loop().create_future()
+        self.logged_on = False
+        self.window = 0  # > 0: keep this many orders awaiting their first ER (throughput phase)
+        self._prefixes = {p: f"{p}{idx}-".encode() for p in ("T", "L")}  # ClOrdID: T0-1, L0-2...
+        self._frame_end = frame_end
+        self._rest = b""  # received bytes not yet framed
 
-    def on_msg(self, msg: Any) -> None:
-        mt = msg.msg_type
-        if mt == b"8":
-            now = time.perf_counter_ns()
-            cl = msg.get(11)
-            et = msg.get(150)
-            t0 = self.sent.pop(cl, None)
-            if t0 is not None:
-                self.acks.append((now, now - t0))
-                if et == b"8":
-                    self.rejects.append(now)
-                    text = (msg.get(58) or b"").decode("latin-1")[:60]
-                    self.reject_texts[text] = self.reject_texts.get(text, 0) + 1
-                elif msg.get(39) == b"0":
-                    self.live.add(cl)
-                if self.on_ack is not None:
-                    self.on_ack()
-                return
-            if et == b"F":
-                self.fills += 1
-                if msg.get(39) == b"2":
+    def feed(self, data: bytes) -> None:
+        buf = self._rest + data if self._rest else data
+        find, frame_end, sent = buf.find, self._frame_end, self.sent
+        pos = 0
+        while True:
+            start = pos if buf.startswith(b"8=FIX", pos) else find(b"8=FIX", pos)
+            if start < 0:
+                pos = max(pos, len(buf) - 4)  # garbage; keep what may begin "8=FIX"
+                break
+            status, end = frame_end(buf, start, _MAX_FRAME)
+            if status != 1:
+                if status == 0:  # incomplete
+                    pos = start
+                    break
+                if status == 2:
+                    from fix_gateway.codec import GarbledMessage
+
+                    raise GarbledMessage(f"frame not where BodyLength says: {buf[start:end]!r}")
+                pos = end  # 3: skipped
+                continue
+            pos = end
+            # the frame is buf[start:end]; fields are read as b"\x01<tag>=" .. SOH within it
+            if find(b"\x0135=8\x01", start, end) >= 0:  # ExecutionReport
+                i = find(b"\x0111=", start, end)
+                cl = buf[i + 4:find(SOH, i + 4, end)] if i >= 0 else b""
+                t0 = sent.pop(cl, None)
+                if t0 is not None:  # the order's first report
+                    now = _perf_ns()
+                    self.acks.append((now, now - t0))
+                    if find(_NEW, start, end) < 0:  # (else 150=0, 39=0)
+                        et, st = _status(buf, start, end)
+                        if et == 56:  # 8 Rejected
+                            self.rejects.append(now)
+                            text = (_field(buf, b"\x0158=", start, end) or b"").decode("latin-1")[:60]
+                            self.reject_texts[text] = self.reject_texts.get(text, 0) + 1
+                        elif st == 48:  # OrdStatus 0 New
+                            self.live.add(cl)
+                    else:
+                        self.live.add(cl)
+                    if self.window:  # throughput phase: one out, one in (as refill, inlined)
+                        now = _perf_ns()
+                        while len(sent) < self.window:
+                            self.new_order("T", now)
+                elif find(_FILLED, start, end) >= 0:
+                    self.fills += 1
                     self.live.discard(cl)
-            elif et == b"4":
-                self.live.discard(msg.get(41))
-                self.cancel_acks.append(now)
-        elif mt == b"9":
-            self.cancel_rejects += 1
-        elif mt == b"A" and not self.logon.done():
-            self.logon.set_result(msg)
+                else:
+                    et, st = _status(buf, start, end)
+                    if et == 70:  # F Trade
+                        self.fills += 1
+                        if st == 50:  # OrdStatus 2 Filled
+                            self.live.discard(cl)
+                    elif et == 52:  # 4 Canceled
+                        self.live.discard(_field(buf, b"\x0141=", start, end) or b"")
+                        self.cancel_acks.append(_perf_ns())
+                continue
+            kind = _field(buf, b"\x0135=", start, end)
+            if kind == b"9":  # OrderCancelReject
+                self.cancel_rejects += 1
+            elif kind == b"1":  # TestRequest
+                self.queue("0", [(112, _field(buf, b"\x01112=", start, end) or b"")])
+            elif kind == b"A":  # Logon
+                self.logged_on = True
+        self._rest = buf[pos:]
+
+    def refill(self) -> None:
+        now = _perf_ns()
+        while len(self.sent) < self.window:
+            self.new_order("T", now)
 
     def new_order(self, phase: str, t_ns: int) -> None:
-        assert self.conn is not None
-        self.n += 1
-        symbol = "BTC-USD" if self.n % 4 < 2 else "ETH-USD"
-        side = "1" if self.n % 2 else "2"
-        ref, qty = INSTRUMENTS[symbol]
-        cents = ref + int(ref * self.rng.uniform(-0.02, 0.02))
-        cl = f"{phase}{self.idx}-{self.n}".encode()
+        self.n = n = self.n + 1
+        shape = n % 4
+        ref = _REFS[shape]
+        cents = ref + int(ref * (_LO + _SPAN * self.rng.random()))  # rng.uniform(_LO, _HI)
+        cl = b"%s%d" % (self._prefixes[phase], n)
         self.sent[cl] = t_ns
-        self.conn.queue("D", [
-            (11, cl), (1, self.sess["account"]), (55, symbol), (54, side), (38, qty), (40, "2"),
-            (44, f"{cents // 100}.{cents % 100:02d}"), (59, "1"), (60, format_now()),
-        ])
-        self.resting.append((cl, symbol, side))
-        if len(self.resting) > self.max_resting:
+        self.order(cl, shape, cents)
+        resting = self.resting
+        resting.append((cl, shape))
+        if len(resting) > self.max_resting:
             self.cancel_oldest()
 
     def cancel_oldest(self) -> None:
-        assert self.conn is not None
         while self.resting:
-            cl, symbol, side = self.resting.popleft()
+            cl, shape = self.resting.popleft()
             if cl in self.live:
                 self.live.discard(cl)
                 self.cancels_sent += 1
-                self.conn.queue("F", [
-                    (11, cl + b"x"), (41, cl), (1, self.sess["account"]), (55, symbol), (54, side), (60, format_now()),
-                ])
+                self.cancel(cl, shape)
                 return
 
 
-def format_now() -> bytes:
-    from fix_gateway.session.times import format_utc
+class _Conn(asyncio.Protocol):
+    """The asyncio shell of a ``_Load``: what it queues is written once per read (and on
+    ``flush``); ``logon`` resolves on the Logon reply."""
 
-    return format_utc(time.time_ns())
+    def __init__(self, load: _Load) -> None:
+        self.load = load
+        self.transport: asyncio.Transport | None = None
+        loop = asyncio.get_running_loop()
+        self.logon, self.closed = loop.create_future(), loop.create_future()
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.load.feed(data)
+        if self.load.logged_on and not self.logon.done():
+            self.logon.set_result(None)
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def flush(self) -> None:
+        out = self.load.out
+        if out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(out))
+        out.clear()
 
 
 async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str, Any], go: Any, results: Any) -> None:
     loop = asyncio.get_running_loop()
     load = _Load(sess, idx, plan["max_resting"])
-    _, conn = await loop.create_connection(lambda: _Conn(sess["begin"], sess["sender"], load.on_msg), "127.0.0.1", port)
-    load.conn = conn
+    _, conn = await loop.create_connection(lambda: _Conn(load), "127.0.0.1", port)
     logon = [(98, 0), (108, 30), (141, "Y"), (553, sess["username"]), (554, sess["password"])]
     if sess["begin"] == "FIXT.1.1":
         logon.append((1137, "9"))
-    conn.queue("A", logon)
+    load.queue("A", logon)
     conn.flush()
-    await asyncio.wait_for(load.logon, 15)
+    await asyncio.wait_for(conn.logon, 15)
     out: dict[str, Any] = {"session": sess["sender"]}
 
     async def wait_go(phase: str) -> float:
@@ -262,21 +426,12 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
 
     # Throughput: a window of orders awaiting their first ER per client.
     await wait_go("throughput")
-    window, stop = plan["window"], [False]
-
-    def refill() -> None:
-        if stop[0]:
-            return
-        now = time.perf_counter_ns()
-        while len(load.sent) < window:
-            load.new_order("T", now)
-
-    load.on_ack = refill
+    load.window = plan["window"]
     t_start = time.perf_counter_ns()
-    refill()
+    load.refill()
     conn.flush()
     await asyncio.sleep(plan["warmup"] + plan["duration"])
-    stop[0] = True
+    load.window = 0
     t_end = time.perf_counter_ns()
     await drain(10)
     lo, hi = t_start + int(plan["warmup"] * 1e9), t_start + int((plan["warmup"] + plan["duration"]) * 1e9)
@@ -292,7 +447,6 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
     load.acks.clear()
     load.rejects.clear()
     load.cancel_acks.clear()
-    load.on_ack = None
     load.sent.clear()
 
     # Latency: open loop at each of plan["rates"] (orders/s over all clients; the first is
@@ -341,7 +495,7 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
     out["fills"] = load.fills
     out["cancels_sent"] = load.cancels_sent
     out["cancel_rejects"] = load.cancel_rejects
-    conn.queue("5", [])
+    load.queue("5", [])
     conn.flush()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(conn.closed, 3)
