@@ -359,8 +359,14 @@ class _Load(_Writer):
             self.cancel_oldest()
 
     def cancel_oldest(self) -> None:
+        """Cancel the oldest order still resting; orders already done are dropped from the
+        queue, and the scan stops at one not acknowledged yet (it may still come to rest:
+        dropping it would leave it on the book for good)."""
         while self.resting:
-            cl, shape = self.resting.popleft()
+            cl, shape = self.resting[0]
+            if cl in self.sent:
+                return
+            self.resting.popleft()
             if cl in self.live:
                 self.live.discard(cl)
                 self.cancels_sent += 1
