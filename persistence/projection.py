@@ -2,23 +2,28 @@
 
 Invariants (the writer relies on every one):
 
-- No I/O, no clock: the same sequence of ``apply`` calls gives the same rows.
+- No I/O, no clock: the same sequence of ``apply_record`` calls gives the same rows.
 - Position of an event = (evt_seq, evt_idx): evt_seq is ``Envelope.answers`` (the VENUE_CMD
   sequence the batch answers, unchanged when the engine service re-publishes the batch),
   evt_idx the event's index in the batch body.
 - Per source (``Envelope.source``, one per engine shard) a watermark: a batch with
-  ``evt_seq <= watermark`` was applied before and is skipped whole.
+  ``evt_seq <= watermark`` was applied before and is skipped whole (its body is not read).
 - Live orders are held in memory with their full row and the position of the last event
   applied to them. An event at or before that position is a replay: it changes nothing on
-  the order. Order rows are emitted with absolute values (never deltas), and the SQL upsert
-  only moves a row forward (``updated`` position guard), so replays cannot regress state.
+  the order. Order rows are emitted with absolute values (never deltas), and the SQL only
+  moves a row forward (``updated`` position guard), so replays cannot regress state.
+- An order accepted since the last ``take`` is emitted in ``orders_new``, any other
+  changed order in ``orders_changed``; an event changes only ``rows.ORDER_MUTABLE`` columns
+  of an accepted order.
 - Terminal orders (filled, canceled, expired) are emitted a last time and forgotten:
   memory is bounded by the live orders. Insert-only rows (executions, trades, rejects,
-  balance movements, mass cancels) are keyed by event position (trades by exec id) and
-  inserted with ON CONFLICT DO NOTHING.
+  balance movements, mass cancels) are keyed by event position (trades by exec id).
 - The writer seeds a projection with the live orders and watermarks read from PostgreSQL.
-  ``apply`` runs ahead of the database, so after a failed write the writer throws the
-  projection away and seeds a new one.
+  ``apply_record`` runs ahead of the database, so after a failed write the writer throws
+  the projection away and seeds a new one.
+
+Events are read from the wire bytes (``persistence.events``), not decoded into objects:
+each handler unpacks the tuple of one record type, in ``events.FIELDS`` order.
 
 Known limit: ``orders`` is keyed by order id. The engine allows reusing the id of a dead
 order; the gateway assigns unique ids, and a reuse would overwrite the old order's row (its
@@ -27,15 +32,24 @@ executions stay).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 
-from engine import commands as c
-from engine import wire
+from engine.commands import EvType
+from persistence import events
 from persistence.rows import TERMINAL, OrderState, Row, RowBatch
-from venue.bus.envelope import Envelope, RequestMeta, decode_envelope, decode_meta
+from venue.bus.envelope import RequestMeta, decode_envelope, decode_meta
 from venue.rejects import CancelReason
 
 Pos = tuple[int, int]
+Metas = dict[int, RequestMeta]  # engine command seq -> who asked
+Handler = Callable[[int, int, events.Values, Metas], None]
+
+_WITHDRAWALS: dict[int, str] = {
+    EvType.WITHDRAW_HELD: "withdraw_held",
+    EvType.WITHDRAW_CONFIRMED: "withdraw_confirmed",
+    EvType.WITHDRAW_RELEASED: "withdraw_released",
+}
+_USER = CancelReason.USER
 
 
 def _text(value: str) -> str | None:
@@ -52,6 +66,22 @@ class Projection:
         self._watermarks: dict[str, int] = dict(watermarks or {})
         self._batch = RowBatch()
         self._touched: dict[int, OrderState] = {}
+        self._accepted_here: set[int] = set()  # order ids accepted since the last take
+        self._executions = self._batch.tables["executions"]
+        self._handlers: dict[int, Handler] = {
+            EvType.ACCEPTED: self._accepted,
+            EvType.TRADE: self._trade,
+            EvType.CANCELED: self._gone,
+            EvType.EXPIRED: self._gone,
+            EvType.REPLACED: self._replaced,
+            EvType.TRIGGERED: self._triggered,
+            EvType.REJECTED: self._rejected,
+            EvType.DEPOSITED: self._deposited,
+            EvType.WITHDRAW_HELD: self._withdrawal,
+            EvType.WITHDRAW_CONFIRMED: self._withdrawal,
+            EvType.WITHDRAW_RELEASED: self._withdrawal,
+            EvType.MASS_CANCELED: self._mass_canceled,
+        }
 
     # ------------------------------------------------------------------ public surface
     @property
@@ -63,36 +93,21 @@ class Projection:
 
     def apply_record(self, stream_seq: int, payload: bytes) -> bool:
         """Apply one VENUE_EVT bus record; False when skipped (duplicate or not events)."""
-        return self.apply_envelope(stream_seq, decode_envelope(payload))
-
-    def apply_envelope(self, stream_seq: int, env: Envelope) -> bool:
-        if env.kind != "evt" or env.answers <= 0:
-            self._batch.records += 1
-            return False
-        if env.answers <= self._watermarks.get(env.source, 0):  # duplicate: skip decoding
-            return self.apply_events(env.source, env.answers, stream_seq, ())
-        return self.apply_events(
-            env.source, env.answers, stream_seq, wire.decode_events(env.body), decode_meta(env.meta)
-        )
-
-    def apply_events(
-        self,
-        source: str,
-        evt_seq: int,
-        stream_seq: int,
-        events: Sequence[c.Event],
-        meta: Sequence[RequestMeta] = (),
-    ) -> bool:
+        env = decode_envelope(payload)
         batch = self._batch
         batch.records += 1
+        if env.kind != "evt" or env.answers <= 0:
+            return False
+        source, evt_seq = env.source, env.answers
         mark = self._watermarks.get(source, 0)
-        if evt_seq <= mark:
+        if evt_seq <= mark:  # applied before: skip without reading the body
             batch.duplicates += 1
             batch.progress[source] = (mark, max(stream_seq, batch.progress.get(source, (0, 0))[1]))
             return False
-        by_seq = {m.seq: m for m in meta}
-        for idx, ev in enumerate(events):
-            self._apply(evt_seq, idx, ev, by_seq.get(ev.seq))
+        metas = {m.seq: m for m in decode_meta(env.meta)}
+        handlers = self._handlers
+        for idx, values in events.walk(env.body):
+            handlers[values[0]](evt_seq, idx, values, metas)
         self._watermarks[source] = evt_seq
         batch.progress[source] = (evt_seq, stream_seq)
         return True
@@ -102,57 +117,17 @@ class Projection:
 
     def take(self) -> RowBatch:
         """The rows accumulated since the last take (orders in their latest state)."""
-        batch = self._batch
-        batch.orders = [o.row() for o in self._touched.values()]
+        batch, accepted = self._batch, self._accepted_here
+        for order_id, state in self._touched.items():
+            (batch.orders_new if order_id in accepted else batch.orders_changed).append(
+                state.row())
         self._batch = RowBatch()
+        self._executions = self._batch.tables["executions"]
         self._touched = {}
+        self._accepted_here = set()
         return batch
 
-    # ------------------------------------------------------------------ events
-    def _apply(self, seq: int, idx: int, ev: c.Event, m: RequestMeta | None) -> None:
-        if isinstance(ev, c.BookLevelChanged):
-            return
-        if isinstance(ev, c.Trade):
-            self._trade((seq, idx), ev)
-        elif isinstance(ev, c.OrderAccepted):
-            self._accepted((seq, idx), ev, m)
-        elif isinstance(ev, c.OrderCanceled | c.OrderExpired):
-            self._gone((seq, idx), ev, m)
-        elif isinstance(ev, c.OrderReplaced):
-            self._replaced((seq, idx), ev, m)
-        elif isinstance(ev, c.OrderTriggered):
-            self._triggered((seq, idx), ev)
-        elif isinstance(ev, c.Rejected):
-            self._batch.tables["rejects"].append((
-                seq, idx, ev.seq, ev.command, ev.ref_id, ev.account, ev.instrument, ev.code,
-                *self._meta_fields(m),
-            ))
-        elif isinstance(ev, c.DepositApplied):
-            self._batch.tables["balance_movements"].append((
-                seq, idx, ev.seq, "deposit", ev.account, ev.asset, None, ev.amount,
-                ev.available, None,
-            ))
-        elif isinstance(ev, c.WithdrawHeld | c.WithdrawConfirmed | c.WithdrawReleased):
-            kind = {c.WithdrawHeld: "withdraw_held", c.WithdrawConfirmed: "withdraw_confirmed",
-                    c.WithdrawReleased: "withdraw_released"}[type(ev)]
-            self._batch.tables["balance_movements"].append((
-                seq, idx, ev.seq, kind, ev.account, ev.asset, ev.withdrawal_id, ev.amount,
-                ev.available, ev.held,
-            ))
-        elif isinstance(ev, c.MassCanceled):
-            self._batch.tables["mass_cancels"].append((
-                seq, idx, ev.seq, ev.account, ev.instrument, ev.side, ev.count,
-                _text(m.cl_ord_id) if m else None, _text(m.session) if m else None,
-            ))
-        # OrderStatusReport, Acknowledged: nothing to persist here.
-
-    @staticmethod
-    def _meta_fields(m: RequestMeta | None) -> tuple[str | None, ...]:
-        if m is None:
-            return (None, None, None, None, None)
-        return (_text(m.cl_ord_id), _text(m.orig_cl_ord_id), _text(m.session),
-                _text(m.account), _text(m.symbol))
-
+    # ------------------------------------------------------------------ order state
     def _current(self, order_id: int, pos: Pos) -> OrderState | None:
         """The live order if this event is new to it; None for replays and unknown orders."""
         state = self._live.get(order_id)
@@ -169,100 +144,153 @@ class Projection:
         if state.status in TERMINAL:
             del self._live[state.order_id]
 
-    def _execution(
-        self, pos: Pos, leg: int, ev: c.Event, order_id: int, account: int, exec_type: str,
-        state: OrderState | None, *, exec_id: int | None = None, last_qty: int = 0,
-        last_price: int = 0, leaves: int | None = None, order_qty: int | None = None,
-        reason: int | None = None, cl_ord_id: str | None = None,
-        orig_cl_ord_id: str | None = None, session: str | None = None,
-    ) -> None:
-        if state is not None:
-            cl_ord_id = cl_ord_id or state.cl_ord_id
-            session = session or state.session
-        self._batch.tables["executions"].append((
-            pos[0], pos[1], leg, ev.seq, order_id, account, ev.instrument, exec_type, exec_id,
-            last_qty, last_price, leaves, state.cum_qty_units if state else None, order_qty,
-            reason, state.status if state else None, cl_ord_id, orig_cl_ord_id, session,
-        ))
+    @staticmethod
+    def _known(
+        state: OrderState | None, cl_ord_id: str | None, session: str | None
+    ) -> tuple[int | None, str | None, str | None, str | None]:
+        """The order-derived columns of an ``executions`` row: (cum_qty, status, cl_ord_id,
+        session). The order's ClOrdID and session fill in where the event has none; cum and
+        status are NULL when the order is unknown (or the event a replay)."""
+        if state is None:
+            return None, None, cl_ord_id, session
+        return (state.cum_qty_units, state.status, cl_ord_id or state.cl_ord_id,
+                session or state.session)
 
-    def _accepted(self, pos: Pos, ev: c.OrderAccepted, m: RequestMeta | None) -> None:
-        known = self._live.get(ev.order_id)
-        state: OrderState | None = None
-        if known is None or known.position < pos:
-            state = OrderState(
-                ev.order_id, ev.account, ev.instrument, ev.side, ev.ord_type, ev.tif, ev.flags,
-                ev.stp, ev.price, ev.qty, ev.stop_price, ev.display_qty, ev.expire_time, "new",
-                False, 0, ev.qty, _text(m.cl_ord_id) if m else None, None,
-                _text(m.session) if m else None, _text(m.account) if m else None,
-                _text(m.source) if m else None, pos[0], pos[1], pos[0], pos[1],
-            )
-            self._live[ev.order_id] = state
-            self._advance(state, pos)
-        self._execution(pos, 0, ev, ev.order_id, ev.account, "new", state,
-                        last_price=ev.price, leaves=ev.qty, order_qty=ev.qty)
+    # ------------------------------------------------------------------ order events
+    def _accepted(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        _, _, instrument, cmd_seq, order_id, account, info, price, qty, stop_price, \
+            display_qty, expire_time = v
+        known = self._live.get(order_id)
+        if known is not None and known.position >= (seq, idx):  # a replay: nothing changes
+            self._executions.append((seq, idx, 0, cmd_seq, order_id, account, instrument,
+                                     "new", None, 0, price, qty, None, qty, None, None, None,
+                                     None, None))
+            return
+        m = metas.get(cmd_seq)
+        cl = session = account_code = source = None
+        if m is not None:
+            cl, session = m.cl_ord_id or None, m.session or None
+            account_code, source = m.account or None, m.source or None
+        state = OrderState(
+            order_id, account, instrument, info & 0xFF, (info >> 8) & 0xFF, (info >> 16) & 0xFF,
+            (info >> 24) & 0xFF, (info >> 32) & 0xFF, price, qty, stop_price, display_qty,
+            expire_time, "new", False, 0, qty, cl, None, session, account_code, source,
+            seq, idx, seq, idx,
+        )
+        self._live[order_id] = state
+        self._accepted_here.add(order_id)
+        self._touched[order_id] = state  # what _advance does (a new order is not terminal)
+        self._executions.append((seq, idx, 0, cmd_seq, order_id, account, instrument, "new",
+                                 None, 0, price, qty, 0, qty, None, "new", cl, None, session))
 
-    def _trade(self, pos: Pos, ev: c.Trade) -> None:
-        batch = self._batch
-        batch.tables["trades"].append((
-            ev.exec_id, pos[0], pos[1], ev.seq, ev.instrument, ev.price, ev.qty,
-            ev.maker_order_id, ev.taker_order_id, ev.maker_account, ev.taker_account,
-            ev.maker_fee, ev.taker_fee, ev.maker_leaves, ev.taker_leaves, ev.aggressor_side,
+    def _trade(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        _, _, instrument, cmd_seq, exec_id, maker_id, taker_id, maker_account, \
+            taker_account, price, qty, maker_fee, taker_fee, maker_leaves, taker_leaves, \
+            aggressor_side = v
+        self._batch.tables["trades"].append((
+            exec_id, seq, idx, cmd_seq, instrument, price, qty, maker_id, taker_id,
+            maker_account, taker_account, maker_fee, taker_fee, maker_leaves, taker_leaves,
+            aggressor_side,
         ))
-        for leg, order_id, account, leaves in (
-            (0, ev.taker_order_id, ev.taker_account, ev.taker_leaves),
-            (1, ev.maker_order_id, ev.maker_account, ev.maker_leaves),
-        ):
+        pos = (seq, idx)
+        for leg, order_id, account, leaves in ((0, taker_id, taker_account, taker_leaves),
+                                               (1, maker_id, maker_account, maker_leaves)):
             state = self._current(order_id, pos)
             if state is not None:
-                state.cum_qty_units += ev.qty
+                state.cum_qty_units += qty
                 state.leaves_qty_units = leaves
                 state.status = "filled" if leaves == 0 else "partially_filled"
                 self._advance(state, pos)
-            self._execution(pos, leg, ev, order_id, account, "trade", state, exec_id=ev.exec_id,
-                            last_qty=ev.qty, last_price=ev.price, leaves=leaves)
+            cum, status, cl, session = self._known(state, None, None)
+            self._executions.append((
+                seq, idx, leg, cmd_seq, order_id, account, instrument, "trade", exec_id, qty,
+                price, leaves, cum, None, None, status, cl, None, session,
+            ))
 
-    def _gone(self, pos: Pos, ev: c.OrderCanceled | c.OrderExpired, m: RequestMeta | None) -> None:
-        state = self._current(ev.order_id, pos)
+    def _gone(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        """OrderCanceled (also partial: an STP decrement) or OrderExpired."""
+        kind, _, instrument, cmd_seq, order_id, account, reason, canceled_qty, leaves = v
+        exec_type = "canceled" if kind == EvType.CANCELED else "expired"
+        pos = (seq, idx)
+        state = self._current(order_id, pos)
         prior = state.cl_ord_id if state else None
         if state is not None:
-            state.leaves_qty_units = ev.leaves_qty
-            if ev.leaves_qty == 0:
-                state.status = "canceled" if isinstance(ev, c.OrderCanceled) else "expired"
+            state.leaves_qty_units = leaves
+            if leaves == 0:
+                state.status = exec_type
             self._advance(state, pos)
-        exec_type = "canceled" if isinstance(ev, c.OrderCanceled) else "expired"
-        cl, orig, session = None, None, None
-        if isinstance(ev, c.OrderCanceled) and ev.reason == CancelReason.USER and m is not None:
+        cl = orig = session = None
+        m = metas.get(cmd_seq)
+        if kind == EvType.CANCELED and reason == _USER and m is not None:
             # The answer to this order's own cancel request: the request's ClOrdIDs.
             cl, orig = _text(m.cl_ord_id), _text(m.orig_cl_ord_id) or prior
             session = _text(m.session)
-        self._execution(pos, 0, ev, ev.order_id, ev.account, exec_type, state,
-                        last_qty=ev.canceled_qty, leaves=ev.leaves_qty, reason=ev.reason,
-                        cl_ord_id=cl, orig_cl_ord_id=orig, session=session)
+        cum, status, cl, session = self._known(state, cl, session)
+        self._executions.append((seq, idx, 0, cmd_seq, order_id, account, instrument, exec_type,
+                                 None, canceled_qty, 0, leaves, cum, None, reason, status, cl,
+                                 orig, session))
 
-    def _replaced(self, pos: Pos, ev: c.OrderReplaced, m: RequestMeta | None) -> None:
-        state = self._current(ev.order_id, pos)
+    def _replaced(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        _, _, instrument, cmd_seq, order_id, account, price, qty, leaves, _ = v
+        pos = (seq, idx)
+        state = self._current(order_id, pos)
+        m = metas.get(cmd_seq)
         cl = _text(m.cl_ord_id) if m else None
         orig = _text(m.orig_cl_ord_id) if m else None
         if state is not None:
             orig = orig or state.cl_ord_id
             if cl is not None:
                 state.orig_cl_ord_id, state.cl_ord_id = orig, cl
-            state.price_units, state.qty_units = ev.price, ev.qty
-            state.leaves_qty_units = ev.leaves_qty
+            state.price_units, state.qty_units = price, qty
+            state.leaves_qty_units = leaves
             self._advance(state, pos)
-        self._execution(pos, 0, ev, ev.order_id, ev.account, "replaced", state,
-                        last_price=ev.price, leaves=ev.leaves_qty, order_qty=ev.qty,
-                        cl_ord_id=cl, orig_cl_ord_id=orig,
-                        session=_text(m.session) if m else None)
+        cum, status, cl, session = self._known(state, cl, _text(m.session) if m else None)
+        self._executions.append((seq, idx, 0, cmd_seq, order_id, account, instrument,
+                                 "replaced", None, 0, price, leaves, cum, qty, None, status, cl,
+                                 orig, session))
 
-    def _triggered(self, pos: Pos, ev: c.OrderTriggered) -> None:
-        state = self._current(ev.order_id, pos)
+    def _triggered(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        _, _, instrument, cmd_seq, order_id, account, _, last_price = v
+        state = self._current(order_id, (seq, idx))
         if state is not None:
             state.triggered = True
-            self._advance(state, pos)
-        self._execution(pos, 0, ev, ev.order_id, ev.account, "triggered", state,
-                        last_price=ev.last_price,
-                        leaves=state.leaves_qty_units if state else None)
+            self._advance(state, (seq, idx))
+        cum, status, cl, session = self._known(state, None, None)
+        self._executions.append((
+            seq, idx, 0, cmd_seq, order_id, account, instrument, "triggered", None, 0,
+            last_price, state.leaves_qty_units if state else None, cum, None, None, status, cl,
+            None, session,
+        ))
+
+    # ------------------------------------------------------------------ other events
+    def _rejected(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        _, _, instrument, cmd_seq, ref_id, account, code, command = v
+        m = metas.get(cmd_seq)
+        who: tuple[str | None, ...] = (None, None, None, None, None) if m is None else (
+            _text(m.cl_ord_id), _text(m.orig_cl_ord_id), _text(m.session), _text(m.account),
+            _text(m.symbol))
+        self._batch.tables["rejects"].append(
+            (seq, idx, cmd_seq, command, ref_id, account, instrument, code, *who))
+
+    def _deposited(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        _, _, _, cmd_seq, account, asset, amount, available = v
+        self._batch.tables["balance_movements"].append(
+            (seq, idx, cmd_seq, "deposit", account, asset, None, amount, available, None))
+
+    def _withdrawal(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        kind, _, _, cmd_seq, withdrawal_id, account, asset, amount, available, held = v
+        self._batch.tables["balance_movements"].append((
+            seq, idx, cmd_seq, _WITHDRAWALS[kind], account, asset, withdrawal_id, amount,
+            available, held,
+        ))
+
+    def _mass_canceled(self, seq: int, idx: int, v: events.Values, metas: Metas) -> None:
+        _, _, instrument, cmd_seq, account, side, count = v
+        m = metas.get(cmd_seq)
+        self._batch.tables["mass_cancels"].append((
+            seq, idx, cmd_seq, account, instrument, side, count,
+            _text(m.cl_ord_id) if m else None, _text(m.session) if m else None,
+        ))
 
 
 __all__ = ["OrderState", "Projection", "Row", "RowBatch"]

@@ -18,6 +18,12 @@ ORDER_COLUMNS = (
     "session", "account_code", "source", "created_evt_seq", "created_evt_idx",
     "updated_evt_seq", "updated_evt_idx",
 )
+# What an event can change on an accepted order (everything else is fixed at acceptance):
+# the writer UPDATEs only these on rows it stored before.
+ORDER_MUTABLE = (
+    "order_id", "status", "triggered", "cum_qty_units", "leaves_qty_units", "cl_ord_id",
+    "orig_cl_ord_id", "price_units", "qty_units", "updated_evt_seq", "updated_evt_idx",
+)
 EXECUTION_COLUMNS = (
     "evt_seq", "evt_idx", "leg", "engine_seq", "order_id", "account_id", "instrument_id",
     "exec_type", "exec_id", "last_qty_units", "last_price_units", "leaves_qty_units",
@@ -104,9 +110,15 @@ _order_row = attrgetter(*ORDER_COLUMNS)
 
 @dataclass(slots=True)
 class RowBatch:
-    """What one writer transaction stores: rows per table plus the progress per source."""
+    """What one writer transaction stores: rows per table plus the progress per source.
 
-    orders: list[Row] = field(default_factory=list)
+    Order rows (full ``ORDER_COLUMNS`` tuples, latest state) come in two lists: orders
+    accepted within the batch (``orders_new``: the database has never seen them unless this
+    is a replay) and orders stored before, by an earlier batch or found at seeding, that
+    changed (``orders_changed``)."""
+
+    orders_new: list[Row] = field(default_factory=list)
+    orders_changed: list[Row] = field(default_factory=list)
     tables: dict[str, list[Row]] = field(
         default_factory=lambda: {name: [] for name in APPEND_TABLES}
     )
@@ -117,5 +129,10 @@ class RowBatch:
     unknown_order_events: int = 0  # order events for orders neither live nor new here
 
     @property
+    def orders(self) -> list[Row]:
+        return self.orders_new + self.orders_changed
+
+    @property
     def row_count(self) -> int:
-        return len(self.orders) + sum(len(rows) for rows in self.tables.values())
+        return (len(self.orders_new) + len(self.orders_changed)
+                + sum(len(rows) for rows in self.tables.values()))

@@ -15,6 +15,7 @@ from persistence.projection import Projection
 from persistence.rows import (
     APPEND_TABLES,
     ORDER_COLUMNS,
+    ORDER_MUTABLE,
     OrderState,
     Row,
     RowBatch,
@@ -233,3 +234,38 @@ def _prefix(feed: EngineFeed, n: int) -> EngineFeed:
     clone = EngineFeed.__new__(EngineFeed)
     clone.published = feed.published[:n]
     return clone
+
+
+def test_orders_accepted_in_a_batch_are_new_later_changes_are_changed() -> None:
+    feed = EngineFeed()
+    feed.one(limit(1, ALICE, SELL, 100, 10), cl_ord_id="S1")
+    feed.one(limit(2, BOB, BUY, 100, 4), cl_ord_id="B1")  # fills B1, changes S1
+    proj = Projection()
+    proj.apply_record(1, feed.published[0].payload)  # bootstrap
+    proj.apply_record(2, feed.published[1].payload)
+    first = proj.take()
+    assert [r[0] for r in first.orders_new] == [1] and first.orders_changed == []
+    proj.apply_record(3, feed.published[2].payload)
+    second = proj.take()
+    assert [r[0] for r in second.orders_new] == [2]
+    assert [r[0] for r in second.orders_changed] == [1]
+    # Both in one batch: S1 is new (the database has not seen it), in its latest state.
+    together = Projection()
+    for seq, pub in enumerate(feed.published, 1):
+        together.apply_record(seq, pub.payload)
+    batch = together.take()
+    assert sorted(r[0] for r in batch.orders_new) == [1, 2] and batch.orders_changed == []
+    assert dict(zip(ORDER_COLUMNS, batch.orders_new[0], strict=True))["cum_qty_units"] == 4
+
+
+def test_events_change_only_the_mutable_order_columns() -> None:
+    """The writer UPDATEs only ORDER_MUTABLE on rows stored before (persistence/store.py)."""
+    fixed = [i for i, name in enumerate(ORDER_COLUMNS) if name not in ORDER_MUTABLE]
+    first_seen: dict[int, Row] = {}
+    projection = Projection()
+    for stream_seq, pub in enumerate(_flow(13, batches=80).published, 1):
+        projection.apply_record(stream_seq, pub.payload)
+        for row in projection.take().orders:
+            seen = first_seen.setdefault(row[0], row)
+            assert [row[i] for i in fixed] == [seen[i] for i in fixed]
+    assert len(first_seen) > 100
