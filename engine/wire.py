@@ -174,15 +174,28 @@ def encode_event(ev: c.Event) -> bytes:
     return _EV_HEAD.pack(t, EV_SIZE[t], ev.instrument, ev.seq) + _EV_BODY[t].pack(*vals)
 
 
-_EV_FULL = {t: struct.Struct("<HHIQ" + "".join(f for _, f in w)) for t, (_, w) in EV_LAYOUT.items()}
-
-
-def _positional(t: int) -> bool:
+def _event_decoder(t: int) -> Callable[[bytes | memoryview, int], c.Event]:
+    """The decoder of event type ``t``: (buffer, offset of the record) -> the event. Generated
+    from the layout tables: one unpack, then the event class called with its fields in
+    declaration order (an "info" word split into its one-byte fields). It runs once per
+    event on the gateway's projection, hence no per-field loop."""
     cls, words = EV_LAYOUT[t]
-    return list(cls.__struct_fields__)[2:] == [n for n, _ in words]
+    unpack = struct.Struct("<HHIQ" + "".join(f for _, f in words)).unpack_from
+    source = {"seq": "v[3]", "instrument": "v[2]"}
+    for i, (name, _) in enumerate(words, 4):
+        if name == "info":
+            for k, f in enumerate(_INFO[t]):
+                source[f] = f"(v[{i}] >> {8 * k}) & 255"
+        else:
+            source[name] = f"v[{i}]"
+    args = ", ".join(source[name] for name in cls.__struct_fields__)
+    namespace: dict[str, Any] = {"unpack": unpack, "cls": cls}
+    exec(f"def decode(buf, off):\n    v = unpack(buf, off)\n    return cls({args})\n", namespace)
+    return namespace["decode"]  # type: ignore[no-any-return]
 
 
-_EV_POSITIONAL = {t: _positional(t) for t in EV_LAYOUT}
+EV_DECODE = {t: _event_decoder(t) for t in EV_LAYOUT}
+EV_TYPE_SIZE = struct.Struct("<HH").unpack_from  # (type, size): the start of every event record
 
 
 def decode_events(buf: bytes | memoryview) -> list[c.Event]:
@@ -191,22 +204,10 @@ def decode_events(buf: bytes | memoryview) -> list[c.Event]:
     while off < n:
         if off + 16 > n:
             raise ValueError(f"truncated event header at offset {off}")
-        t, size, instrument, seq = _EV_HEAD.unpack_from(buf, off)
+        t, size = EV_TYPE_SIZE(buf, off)
         if t not in EV_LAYOUT or size != EV_SIZE[t] or off + size > n:
             raise ValueError(f"bad event record at offset {off}: type {t} size {size}")
-        cls, words = EV_LAYOUT[t]
-        vals = _EV_FULL[t].unpack_from(buf, off)
-        if _EV_POSITIONAL[t]:
-            out.append(cls(seq, instrument, *vals[4:]))
-        else:
-            kw: dict[str, int] = {}
-            for (name, _), v in zip(words, vals[4:], strict=True):
-                if name == "info":
-                    for i, f in enumerate(_INFO[t]):
-                        kw[f] = (v >> (8 * i)) & 0xFF
-                else:
-                    kw[name] = v
-            out.append(cls(seq=seq, instrument=instrument, **kw))
+        out.append(EV_DECODE[t](buf, off))
         off += size
     return out
 

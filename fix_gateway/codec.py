@@ -89,7 +89,7 @@ class FixMessage:
     def get(self, tag: int, default: bytes | None = None) -> bytes | None:
         index = self._index
         if index is None:
-            index = self._index = _first_index(self.fields)
+            index = self.fields_by_tag()
         return index.get(tag, default)
 
     def fields_by_tag(self) -> dict[int, bytes]:

@@ -16,8 +16,6 @@ import contextlib
 import json
 import re
 import ssl
-import struct
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -61,35 +59,8 @@ ACK_WAIT_S = 0.002
 MAX_UNACKED_BATCHES = 1
 _EXEC_ID = re.compile(rb"\x0117=(\d+)-\d+\x01")
 
-
-
-
-_EV_TYPE_SIZE = struct.Struct("<HH").unpack_from  # the head of every event record (engine/wire.py)
-
-
-def _decoder(t: int) -> Callable[[bytes, int], Any]:
-    """One event record at an offset -> its event object, as ``wire.decode_events`` builds it
-    (same layout tables), without slicing the record out or looping over a batch: a function
-    generated per event type that unpacks the record and calls the event class with its
-    fields in declaration order (the "info" word split into its one-byte fields)."""
-    cls, words = wire.EV_LAYOUT[t]
-    unpack = struct.Struct("<HHIQ" + "".join(f for _, f in words)).unpack_from
-    source = {"seq": "v[3]", "instrument": "v[2]"}
-    for i, (name, _) in enumerate(words, 4):
-        if name == "info":  # one byte per field in the "info" word
-            for k, f in enumerate(wire._INFO.get(t, ())):
-                source[f] = f"(v[{i}] >> {8 * k}) & 255"
-        else:
-            source[name] = f"v[{i}]"
-    args = ", ".join(source[name] for name in cls.__struct_fields__)
-    code = f"def decode(body, off):\n    v = unpack(body, off)\n    return cls({args})\n"
-    namespace: dict[str, Any] = {"unpack": unpack, "cls": cls}
-    exec(code, namespace)  # the source is generated from the static layout tables only
-    return namespace["decode"]  # type: ignore[no-any-return]
-
-
 _DECODERS = {
-    t: (_decoder(t), wire.EV_SIZE[t]) for t, (cls, _) in wire.EV_LAYOUT.items() if cls in HANDLED_EVENTS
+    t: (wire.EV_DECODE[t], wire.EV_SIZE[t]) for t, (cls, _) in wire.EV_LAYOUT.items() if cls in HANDLED_EVENTS
 }
 
 
@@ -99,7 +70,7 @@ def _order_events(body: bytes) -> list[Any]:
     out: list[Any] = []
     off, n = 0, len(body)
     while off < n:
-        t, size = _EV_TYPE_SIZE(body, off)
+        t, size = wire.EV_TYPE_SIZE(body, off)
         if size < 16 or off + size > n:
             raise ValueError(f"bad event size {size} at offset {off}")
         d = _DECODERS.get(t)
