@@ -49,7 +49,6 @@ FIELDS: dict[int, tuple[str, ...]] = {
 # OrderAccepted packs side, ord_type, tif, flags, stp into its "info" word, one byte each
 # from bit 0 (tests/unit/persistence/test_events.py checks it against wire.encode_event).
 
-_HEAD = struct.Struct("<HH")  # type, size: the start of every record's 16-byte header
 _SIZES: dict[int, int] = dict(wire.EV_SIZE)
 _UNPACK = {
     t: struct.Struct("<HHIQ" + "".join(code for _, code in wire.EV_LAYOUT[t][1])).unpack_from
@@ -71,7 +70,7 @@ _check_layout()
 def walk(body: bytes) -> Iterator[tuple[int, Values]]:
     """``(evt_idx, values)`` for every stored record of an event batch, in order."""
     off, idx, end = 0, 0, len(body)
-    head, sizes, unpack = _HEAD.unpack_from, _SIZES, _UNPACK
+    head, sizes, unpack = wire.EV_TYPE_SIZE, _SIZES, _UNPACK
     while off < end:
         if off + 16 > end:
             raise ValueError(f"truncated event header at offset {off}")
