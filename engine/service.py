@@ -38,6 +38,7 @@ from venue.bus.envelope import Envelope, decode_envelope, encode_envelope
 from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, EngineConfig
+from venue.gctune import tune_gc
 from venue.logs import get_logger
 
 log = get_logger("engine.service")
@@ -182,6 +183,7 @@ async def run(config: Config) -> None:
     store = SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots)
     service = EngineService(bus, store, config.engine, source=f"engine-{config.engine.shard}")
     ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard).run())
+    tune_gc()
     try:
         await service.run()
     finally:

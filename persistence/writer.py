@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import time
 from dataclasses import dataclass, field
 
@@ -33,6 +32,7 @@ from persistence.projection import Projection
 from persistence.rows import RowBatch
 from venue.bus.protocol import Bus, Record, StreamKind
 from venue.config import Config
+from venue.gctune import tune_gc
 from venue.logs import get_logger
 
 log = get_logger("persistence.writer")
@@ -252,18 +252,6 @@ async def _close(conn: asyncpg.Connection) -> None:
         await asyncio.wait_for(conn.close(), 2.0)
     except BaseException:
         conn.terminate()
-
-
-def tune_gc() -> None:
-    """Garbage-collector settings for a writer process (the service main calls this once
-    it is set up). The writer allocates a tuple per row and an object per live order, most
-    of them short-lived, in a process whose start-up left ~10^5 objects (modules, the NATS
-    and PostgreSQL clients) that every full collection would walk again: freeze those out
-    of the collector's sight, and collect the youngest generation every 20,000 net
-    allocations instead of 700. Cyclic garbage is still collected, just in larger steps.
-    bench.writer (paced, bench.e2e's flow): writer CPU per request -17%."""
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
 
 async def run(config: Config) -> None:

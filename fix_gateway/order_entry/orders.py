@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+import msgspec
+
 from engine import commands as c
 from venue.bus.envelope import RequestMeta
 from venue.enums import OrdStatus
@@ -65,8 +67,12 @@ class Report(NamedTuple):
     evt_seq: int
 
 
-@dataclass(slots=True)
-class Order:
+class Order(msgspec.Struct, gc=False):
+    """One order as the gateway reports it. Not tracked by the cyclic garbage collector
+    (``gc=False``: it references no container that could lead back to it): the gateway keeps
+    every order of the day, and a full collection scanning them stalls the event loop for
+    hundreds of milliseconds."""
+
     order_id: int
     session: str
     account: str

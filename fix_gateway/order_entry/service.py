@@ -39,6 +39,7 @@ from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, FixSessionEntry
+from venue.gctune import tune_gc
 from venue.ids import IdAllocator
 from venue.logs import get_logger
 
@@ -375,6 +376,7 @@ async def run(config: Config) -> None:
     )
     gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config))
     await gateway.start()
+    tune_gc()
     try:
         await asyncio.Event().wait()
     finally:
