@@ -17,8 +17,9 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
 - ``cpu``: CPU seconds per venue component (gateway, engine, writer, nats, postgres, clients)
   over each phase, read from /proc: where the time goes.
 
-Load: limit orders on BTC-USD / ETH-USD at the reference price +-2% (buys and sells
-alternate, so about half cross and half rest), small quantities; when a client has more
+Load: limit orders on BTC-USD / ETH-USD at the reference price +-2%, small quantities; ALPHA
+buys BTC-USD and sells ETH-USD, BETA the other way round, so about half the orders cross
+(and trade with the other firm) and half rest; when a client has more
 than ``--max-resting`` resting orders it cancels the oldest. Accounts get large deposits in
 the temporary config so funds never run out. ``fix.store`` is postgres (the default and the
 headline figure) unless ``--store memory``. ``--code DIR`` runs the venue from another source
@@ -85,7 +86,7 @@ def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, in
     if store != "postgres":
         text = text.replace("[fix]\n", f'[fix]\nstore = "{store}"\n', 1)
     sessions = []
-    for firm, begin, user, password, account in FIRMS:
+    for f, (firm, begin, user, password, account) in enumerate(FIRMS):
         for i in range(sessions_per_firm):
             comp = firm if i == 0 else f"{firm}{i + 1}"
             if i > 0:
@@ -93,7 +94,10 @@ def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, in
                     f'\n[[fix.sessions]]\nbegin_string = "{begin}"\ntarget_comp_id = "{comp}"\n'
                     f'username = "{user}"\naccounts = ["{account}"]\n'
                 )
-            sessions.append({"begin": begin, "sender": comp, "username": user, "password": password, "account": account})
+            sessions.append({
+                "begin": begin, "sender": comp, "username": user, "password": password, "account": account,
+                "firm": str(f),  # index into FIRM_SHAPES
+            })
     path = tmp / "venue.toml"
     path.write_text(text)
     return path, fix_port, sessions
@@ -113,9 +117,13 @@ def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, in
 # and a tag inside a raw-data value could match (the venue's reports here carry none).
 
 SOH = b"\x01"
-SHAPES = [  # (symbol, side) of the n-th order is SHAPES[n % 4]: buys and sells alternate
+SHAPES = [  # (symbol, side): the order shapes of the load
     ("BTC-USD", "2"), ("BTC-USD", "1"), ("ETH-USD", "2"), ("ETH-USD", "1"),
 ]
+# Shapes per firm, alternated: ALPHA (firm 0) buys BTC-USD and sells ETH-USD, BETA (firm 1)
+# the other way round, so an order that crosses trades with the other firm (a firm's own
+# orders never cross each other, which self-trade prevention would cancel instead).
+FIRM_SHAPES = [(1, 2), (0, 3)]
 _REFS = [INSTRUMENTS[symbol][0] for symbol, _ in SHAPES]
 _LO, _HI = -0.02, 0.02  # limit price: reference price * (1 + uniform(_LO, _HI))
 _SPAN = _HI - _LO
@@ -245,7 +253,7 @@ class _Load(_Writer):
     """
 
     __slots__ = (  # (attribute access is a good part of the per-message cost)
-        "_frame_end", "_prefixes", "_rest", "acks", "cancel_acks", "cancel_rejects", "cancels_sent",
+        "_frame_end", "_prefixes", "_rest", "_shapes", "acks", "cancel_acks", "cancel_rejects", "cancels_sent",
         "fills", "idx", "live", "logged_on", "max_resting", "n", "reject_texts", "rejects",
         "resting", "rng", "sent", "sess", "window",
     )
@@ -272,6 +280,7 @@ class _Load(_Writer):
         self.logged_on = False
         self.window = 0  # > 0: keep this many orders awaiting their first ER (throughput phase)
         self._prefixes = {p: f"{p}{idx}-".encode() for p in ("T", "L")}  # ClOrdID: T0-1, L0-2...
+        self._shapes = FIRM_SHAPES[int(sess.get("firm", "0")) % len(FIRM_SHAPES)]
         self._frame_end = frame_end
         self._rest = b""  # received bytes not yet framed
 
@@ -327,13 +336,15 @@ class _Load(_Writer):
                         self.fills += 1
                         if st == 50:  # OrdStatus 2 Filled
                             self.live.discard(cl)
-                    elif et == 52:  # 4 Canceled
-                        self.live.discard(_field(buf, b"\x0141=", start, end) or b"")
+                    elif et == 52:  # 4 Canceled: ours (OrigClOrdID 41) or the venue's (ClOrdID 11)
+                        self.live.discard(_field(buf, b"\x0141=", start, end) or cl)
                         self.cancel_acks.append(_perf_ns())
                 continue
             kind = _field(buf, b"\x0135=", start, end)
             if kind == b"9":  # OrderCancelReject
                 self.cancel_rejects += 1
+                text = (_field(buf, b"\x0158=", start, end) or b"").decode("latin-1")[:60]
+                self.reject_texts["cancel: " + text] = self.reject_texts.get("cancel: " + text, 0) + 1
             elif kind == b"1":  # TestRequest
                 self.queue("0", [(112, _field(buf, b"\x01112=", start, end) or b"")])
             elif kind == b"A":  # Logon
@@ -347,7 +358,7 @@ class _Load(_Writer):
 
     def new_order(self, phase: str, t_ns: int) -> None:
         self.n = n = self.n + 1
-        shape = n % 4
+        shape = self._shapes[n & 1]
         ref = _REFS[shape]
         cents = ref + int(ref * (_LO + _SPAN * self.rng.random()))  # rng.uniform(_LO, _HI)
         cl = b"%s%d" % (self._prefixes[phase], n)
