@@ -20,7 +20,11 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
 Load: limit orders on BTC-USD / ETH-USD at the reference price +-2%, small quantities; ALPHA
 buys BTC-USD and sells ETH-USD, BETA the other way round, so about half the orders cross
 (and trade with the other firm) and half rest; when a client has more
-than ``--max-resting`` resting orders it cancels the oldest. Accounts get large deposits in
+than ``--max-resting`` resting orders (2,000) it cancels the oldest. That is well above the
+throughput window, so the cancels aim at orders long at rest, deep in the book: with fewer
+resting orders than orders in flight, the client cancelled orders a fill was already racing
+(two thirds of its cancels were rejected as too late). ``--trace PATH`` writes every
+measured order of the first latency phase (scheduled time, latency) as CSV. Accounts get large deposits in
 the temporary config so funds never run out. ``fix.store`` is postgres (the default and the
 headline figure) unless ``--store memory``. ``--code DIR`` runs the venue from another source
 tree (PYTHONPATH=DIR; used to measure a baseline copy side by side). ``--quick`` finishes in
@@ -507,6 +511,7 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
             "cpu_sys_s": round(ru1.ru_stime - ru0.ru_stime, 2),
             "rejects": len(load.rejects),
             "latency_ns": [lat for t, lat in load.acks if t - lat >= m0],
+            "trace": [(t - lat - m0, lat) for t, lat in load.acks if t - lat >= m0] if plan["trace"] else [],
         })
     out["reject_texts"] = load.reject_texts
     out["fills"] = load.fills
@@ -702,7 +707,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gos = [ctx.Queue() for _ in sessions]
     rates = [args.rate, *args.extra_rates]
     plan = {
-        "window": args.window, "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
+        "window": args.window, "trace": bool(args.trace), "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
         "rates": rates, "lat_warmup": args.lat_warmup, "lat_duration": args.lat_duration,
         "clients": len(sessions),
     }
@@ -779,6 +784,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "client_cpu_s": round(sum(t["cpu_user_s"] + t["cpu_sys_s"] for t in lat), 2),
             "cpu_cores_used": lat_cpu[k],
         })
+    if args.trace:  # every measured order of the first latency phase, in scheduled order
+        rows = sorted((sched, i, lat) for i in sorted(done) for sched, lat in done[i]["latency"][0]["trace"])
+        Path(args.trace).write_text("client,scheduled_ms,latency_us\n" + "".join(
+            f"{i},{sched / 1e6:.3f},{lat / 1e3:.1f}\n" for sched, i, lat in rows))
     orders = sum(t["orders"] for t in thr)
     thr_lat = sorted(x for t in thr for x in t["latency_ns"])
     out = {
@@ -846,10 +855,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-rates", type=float, nargs="*", default=[], help="more open-loop phases (orders/s)")
     p.add_argument("--lat-warmup", type=float, default=2.0)
     p.add_argument("--lat-duration", type=float, default=15.0)
-    p.add_argument("--max-resting", type=int, default=300)
+    p.add_argument("--max-resting", type=int, default=2000,
+                   help="resting orders per client before it cancels the oldest (keep it well above --window)")
     p.add_argument("--code", help="source tree to run the venue from (PYTHONPATH)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     p.add_argument("--out", help="also write the JSON here")
+    p.add_argument("--trace", help="write each measured order of the first latency phase here (CSV: client, scheduled ms, latency us)")
     args = p.parse_args(argv)
     if args.quick:
         args.warmup, args.duration, args.lat_warmup, args.lat_duration = 2.0, 8.0, 1.0, 8.0
