@@ -114,3 +114,30 @@ async def test_after_an_unclean_stop_the_sender_sequence_skips_ahead(database_ur
         assert third.next_sender_seq == 4 + UNCLEAN_SEQ_SKIP
     finally:
         await third.close()
+
+
+async def test_a_message_number_stored_twice_is_overwritten(database_url: str) -> None:
+    """The batch goes in by COPY; a number already in the table (a retried batch whose first
+    attempt did commit, or numbers reused without a reset) makes the store redo the
+    transaction as an upsert instead of failing for good."""
+    sid = f"FIX.4.4:ISLD->TWICE-{uuid.uuid4().hex[:8]}"
+    store = PostgresMessageStore(sid, dsn=database_url)
+    await store.open()
+    try:
+        store.store_sent(1, b"one")
+        store.store_sent(2, b"two")
+        await store.flush()
+        store.set_next_sender_seq(2)  # numbers go back without a reset
+        store.store_sent(2, b"two again")
+        store.store_sent(3, b"three")
+        await asyncio.wait_for(store.flush(), 10)
+    finally:
+        await store.close()
+
+    again = PostgresMessageStore(sid, dsn=database_url)
+    await again.open()
+    try:
+        assert list(again.sent_range(1, 0)) == [(1, b"one"), (2, b"two again"), (3, b"three")]
+        assert again.next_sender_seq == 4
+    finally:
+        await again.close()
