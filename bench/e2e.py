@@ -697,6 +697,15 @@ def _ratio(a: dict[str, float], b: dict[str, float], num: str, den: str) -> floa
     return round((b.get(num, 0) - a.get(num, 0)) / d, 1) if d > 0 else None
 
 
+def _batches(a: dict[str, float], b: dict[str, float], seconds: float) -> dict[str, float | None]:
+    """Command batches per second and commands per batch between two scrapes."""
+    n = b.get("venue_gateway_command_batches_total", 0) - a.get("venue_gateway_command_batches_total", 0)
+    return {
+        "gateway_batches_per_sec": round(n / seconds, 1) if seconds > 0 else None,
+        "gateway_commands_per_batch": _ratio(a, b, "venue_gateway_commands_total", "venue_gateway_command_batches_total"),
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="venue-e2e-"))
     cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions)
@@ -741,14 +750,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu2 = cpu_by_component(roots, tmp)
         m2 = scrape(tmp)
         t2 = time.monotonic()
-        lat_cpu = []
+        lat_cpu, lat_batches = [], []
         for _ in rates:
             barrier("latency")
             time.sleep(0.5 + args.lat_warmup)
             cpu3 = cpu_by_component(roots, tmp)
+            m3 = scrape(tmp)
             t3 = time.monotonic()
             time.sleep(args.lat_duration)
             lat_cpu.append(cpu_delta(cpu3, cpu_by_component(roots, tmp), time.monotonic() - t3))
+            lat_batches.append(_batches(m3, scrape(tmp), time.monotonic() - t3))
         done: dict[int, Any] = {}
         while len(done) < len(clients):
             kind, idx, what = results.get(timeout=120)
@@ -783,6 +794,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "client_wakeups": sum(t["wakeups"] for t in lat),
             "client_cpu_s": round(sum(t["cpu_user_s"] + t["cpu_sys_s"] for t in lat), 2),
             "cpu_cores_used": lat_cpu[k],
+            "batches": lat_batches[k],
         })
     if args.trace:  # every measured order of the first latency phase, in scheduled order
         rows = sorted((sched, i, lat) for i in sorted(done) for sched, lat in done[i]["latency"][0]["trace"])

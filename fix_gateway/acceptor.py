@@ -336,6 +336,22 @@ class Acceptor:
         conn.apply(actions)
         return True
 
+    def send_run(self, session_id: str, msg_type: str, bodies: list[bytes]) -> bool:
+        """``send`` of several messages of one type whose bodies are pre-encoded fields
+        (``[(0, body)]`` each), written with one ``Session.push_run`` when the session is
+        logged on; otherwise one ``send`` each."""
+        session = self.sessions[session_id]
+        conn = self.owners.get(session_id)
+        if conn is not None and conn.session is session and not conn.closed:
+            raw = session.push_run(msg_type, bodies)
+            if raw is not None:
+                conn.push(raw)
+                return True
+        written = False
+        for body in bodies:
+            written = self.send(session_id, msg_type, [(0, body)])
+        return written
+
     def on_action(self, action: object) -> None:
         if isinstance(action, LoggedOn):
             self.logged_on.add(action.session_id)

@@ -45,6 +45,7 @@ def _py_first_index(fields: list[tuple[int, bytes]]) -> dict[int, bytes]:
 
 
 _c_encode: Callable[[bytes, bytes, Sequence[tuple[int, str | bytes | int]]], bytes] | None
+_c_encode_run: Callable[[bytes, bytes, bytes, bytes, bytes, int, list[bytes]], list[bytes]] | None
 try:
     if os.environ.get("VENUE_FIX_PURE") == "1":
         raise ImportError("pure Python codec forced")
@@ -56,6 +57,7 @@ try:
     split_shape = _c.split_shape
     frame_end = _c.frame_end
     _c_encode = _c.encode
+    _c_encode_run = _c.encode_run
     _first_index = _c.first_index
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
@@ -64,6 +66,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     split_shape = py_split_shape
     frame_end = py_frame_end
     _c_encode = None
+    _c_encode_run = None
     _first_index = _py_first_index
     IMPLEMENTATION = "python"
 
@@ -153,6 +156,21 @@ def encode_bytes(
     if _c_encode is not None:
         return _c_encode(begin_string, msg_type, fields)
     return py_encode(begin_string.decode(), msg_type.decode(), fields)
+
+
+def encode_run(
+    begin_string: bytes, msg_type: bytes, sender: bytes, target: bytes, sending_time: bytes,
+    first_seq: int, bodies: list[bytes],
+) -> list[bytes]:
+    """One message per pre-encoded body, MsgSeqNum ``first_seq``, ``first_seq + 1``...: each
+    equals ``encode_bytes(begin_string, msg_type, [(34, seq), (49, sender), (52, sending_time),
+    (56, target), (0, body)])`` (the header the session writes), built in one call."""
+    if _c_encode_run is not None:
+        return _c_encode_run(begin_string, msg_type, sender, target, sending_time, first_seq, bodies)
+    return [
+        encode_bytes(begin_string, msg_type, [(34, first_seq + i), (49, sender), (52, sending_time), (56, target), (0, body)])
+        for i, body in enumerate(bodies)
+    ]
 
 
 def py_encode(

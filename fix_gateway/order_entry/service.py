@@ -251,17 +251,35 @@ class Gateway:
         return reports
 
     def deliver(self, reports: list[Report]) -> None:
+        """Hand reports to their sessions, in order per session. Consecutive reports of one
+        type with pre-encoded bodies (``[(0, body)]``, as the order book builds them) go to
+        a session as one run (``Acceptor.send_run``: one encode call, one write)."""
         sessions, before, delivered = self.acceptor.sessions, self.delivered_before, self.delivered
-        send, dirty = self.acceptor.send, self._delivered_dirty
+        acceptor, dirty = self.acceptor, self._delivered_dirty
+        runs: dict[str, tuple[str, list[bytes]]] = {}  # session -> (msg type, bodies) not sent yet
         n = 0
         for r in reports:
             sid = r.session
             if sid not in sessions or r.evt_seq <= before.get(sid, 0):
                 continue  # handed to the session before this gateway started
-            send(sid, r.msg_type, r.fields)
+            fields = r.fields
+            run = runs.get(sid)
+            if len(fields) == 1 and fields[0][0] == 0:
+                if run is not None and run[0] == r.msg_type:
+                    run[1].append(fields[0][1])  # type: ignore[arg-type]
+                else:
+                    if run is not None:
+                        acceptor.send_run(sid, *run)
+                    runs[sid] = (r.msg_type, [fields[0][1]])  # type: ignore[list-item]
+            else:
+                if run is not None:
+                    acceptor.send_run(sid, *runs.pop(sid))
+                acceptor.send(sid, r.msg_type, fields)
             delivered[sid] = r.evt_seq
             dirty.add(sid)
             n += 1
+        for sid, run in runs.items():
+            acceptor.send_run(sid, *run)
         if n:
             REPORTS.inc(n)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fix_gateway.application import Application, FieldList, NullApplication
-from fix_gateway.codec import FixMessage, Framer, GarbledMessage, encode_bytes, parse
+from fix_gateway.codec import FixMessage, Framer, GarbledMessage, encode_bytes, encode_run, parse
 from fix_gateway.config import SessionConfig
 from fix_gateway.dictionary import load
 from fix_gateway.session.actions import Action, Disconnect, LoggedOut, Send
@@ -147,6 +147,25 @@ class Session:
         raw = self.write(msg_type, fields, store=True)
         self._wire.clear()
         return raw
+
+    def push_run(self, msg_type: str, bodies: list[bytes]) -> bytes | None:
+        """``push`` of several messages of one type, each body pre-encoded (``(0, body)``):
+        consecutive sequence numbers, one SendingTime, encoded in one call; the bytes of all
+        of them to write now, or None as ``push``."""
+        if not self.state.accepts_app or self._wire or self.out:
+            return None
+        now = self.clock()
+        store = self.store
+        first = store.next_sender_seq
+        mt = _MSG_TYPES.get(msg_type)
+        if mt is None:
+            mt = _MSG_TYPES[msg_type] = msg_type.encode()
+        raws = encode_run(self.begin_string_b, mt, self.sender_b, self.target_b, format_utc(now), first, bodies)
+        store_sent = store.store_sent
+        for i, raw in enumerate(raws, first):
+            store_sent(i, raw)
+        self.last_sent_ns = now
+        return b"".join(raws)
 
     def on_disconnected(self, reason: str = "connection closed") -> list[Action]:
         """The transport is gone (either side closed)."""

@@ -133,3 +133,27 @@ def test_frame_end_implementations_agree(buf: bytes, max_size: int) -> None:
     assert codec.frame_end(buf, start, max_size * 10) == codec.py_frame_end(
         buf, start, max_size * 10
     )
+
+
+ids = st.binary(min_size=1, max_size=12).map(lambda b: b.replace(b"\x01", b"") or b"X")
+
+
+@FUZZ
+@given(
+    msg_types, ids, ids, st.integers(1, 10**12),
+    st.lists(field_lists.map(lambda fs: b"".join(b"%d=%s\x01" % f for f in fs)), max_size=5),
+)
+def test_encode_run_equals_one_encode_per_message(
+    msg_type: str, sender: bytes, target: bytes, first: int, bodies: list[bytes]
+) -> None:
+    """``encode_run`` (the ExecutionReport run path, C) gives the bytes ``encode`` gives for
+    the session's header and each pre-encoded body, sequence numbers from ``first``."""
+    RUNS["encode_run"] += 1
+    ts = b"20261122-05:00:00.123"
+    expected = [
+        codec.py_encode("FIXT.1.1", msg_type, [(34, first + i), (49, sender), (52, ts), (56, target), (0, body)])
+        for i, body in enumerate(bodies)
+    ]
+    assert codec.encode_run(b"FIXT.1.1", msg_type.encode(), sender, target, ts, first, bodies) == expected
+    if C is not None:
+        assert C.encode_run(b"FIXT.1.1", msg_type.encode(), sender, target, ts, first, bodies) == expected

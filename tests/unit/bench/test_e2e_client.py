@@ -129,11 +129,12 @@ def reference(data: bytes, sent: set[bytes]) -> dict[str, Any]:
                 out["fills"] += 1
                 if msg.get(39) == b"2":
                     live.discard(cl)
-            elif et == b"4":
-                live.discard(msg.get(41))
+            elif et == b"4":  # ours (OrigClOrdID) or the venue's (ClOrdID)
+                live.discard(msg.get(41) or cl)
                 out["cancel_acks"] += 1
         elif mt == b"9":
             out["cancel_rejects"] += 1
+            out["texts"]["cancel: " + (msg.get(58) or b"").decode("latin-1")[:60]] += 1
         elif mt == b"A":
             out["logon"] = True
     out["live"], out["unanswered"] = live, sent

@@ -191,3 +191,22 @@ def test_queue_processes_admin_and_app_in_order() -> None:
     s.send("1", [(112, "Z")], seq=4)
     out = s.send("0", seq=2, header=[(43, "Y"), (122, s.now())])
     assert [m.msg_type for m in out] == [b"D", b"0"]
+
+
+def test_push_run_writes_what_pushes_one_by_one_would() -> None:
+    """The ExecutionReport run path: one encode call for several pre-encoded bodies gives the
+    bytes of one ``push`` per body, stores each message and advances the sender seq."""
+    bodies = [b"37=1\x0111=A\x01150=0\x01", b"37=2\x0111=B\x01150=F\x01", b"37=3\x0111=C\x01150=4\x01"]
+    one, run = logged_on(), logged_on()
+    singles = [one.session.push("8", [(0, b)]) for b in bodies]
+    joined = run.session.push_run("8", bodies)
+    assert joined is not None and None not in singles
+    assert joined == b"".join(singles)  # type: ignore[arg-type]
+    assert run.store.next_sender_seq == one.store.next_sender_seq == 5
+    assert list(run.store.sent_range(2, 0)) == list(one.store.sent_range(2, 0))
+
+
+def test_push_run_declines_when_not_logged_on() -> None:
+    s = Scenario()
+    assert s.session.push_run("8", [b"37=1\x01"]) is None
+    assert s.store.next_sender_seq == 1
