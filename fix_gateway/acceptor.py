@@ -29,10 +29,12 @@ from fix_gateway.application import Application, Authenticator, FieldList
 from fix_gateway.codec import Framer, GarbledMessage, parse
 from fix_gateway.config import AcceptorConfig, SessionConfig
 from fix_gateway.session import Disconnect, LoggedOn, LoggedOut, Send, Session
+from fix_gateway.session.actions import LoadHeld
 from fix_gateway.session.clock import Clock, system_clock
 from fix_gateway.store import MessageStoreFactory
 
 log = structlog.get_logger("fix_gateway.acceptor")
+LOAD_HELD_ATTEMPTS = 3
 
 PRELOGON_MAX = 8192
 MAX_WRITE_BUFFER = 16 << 20
@@ -205,8 +207,34 @@ class _Connection(asyncio.Protocol):
                 self.push(a.data)  # type: ignore[attr-defined]
             elif t is Disconnect:
                 self.close(a.reason)  # type: ignore[attr-defined]
+            elif t is LoadHeld:
+                task = asyncio.get_running_loop().create_task(self._load_held(a))  # type: ignore[arg-type]
+                self.acceptor.background.add(task)
+                task.add_done_callback(self.acceptor.background.discard)
             else:
                 self.acceptor.on_action(a)
+
+    async def _load_held(self, a: LoadHeld) -> None:
+        """Read older stored messages back for a parked ResendRequest, then let the session
+        resume (retried a few times; if the database stays away, the session gap-fills what
+        its store cannot give, and the error is logged)."""
+        session = self.session
+        if session is None:
+            return
+        for attempt in range(LOAD_HELD_ATTEMPTS):
+            try:
+                await session.store.load_held(a.begin, a.end)
+                break
+            except Exception as exc:
+                log.warning("resend_load_failed", session=a.session_id, begin=a.begin, end=a.end,
+                            attempt=attempt + 1, error=repr(exc))
+                await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            log.error("resend_incomplete", session=a.session_id, begin=a.begin, end=a.end,
+                      reason="stored messages could not be read back; gap-filled")
+        if self.session is session and not self.closed:
+            self.apply(session.resume())
+            self._write_out()
 
     def push(self, data: bytes) -> None:
         """Queue bytes for this turn's write (the ``Send`` case of ``apply``)."""
@@ -273,6 +301,7 @@ class Acceptor:
             self.by_key[cfg.key] = s
         self.owners: dict[str, _Connection] = {}
         self.connections: set[_Connection] = set()
+        self.background: set[asyncio.Task[None]] = set()  # LoadHeld reads in flight
         self._server: asyncio.Server | None = None
         self._timer: asyncio.Task[None] | None = None
         self.logged_on: set[str] = set()

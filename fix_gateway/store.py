@@ -44,6 +44,18 @@ class MessageStore(Protocol):
         sequence order; gaps (admin messages not stored) are simply absent."""
         ...
 
+    def first_held(self) -> int:
+        """The lowest sequence number from which every stored message is held in memory
+        (``sent_range`` answers from there); 1 when all of them are. A store that bounds its
+        memory keeps older messages only in its database: ``load_held`` brings them back."""
+        ...
+
+    async def load_held(self, begin: int, end: int) -> None:
+        """Bring the stored messages begin..end back into memory, for a resend that reaches
+        below ``first_held`` (they stay until the store next evicts; the session replays them
+        at once). Raises when they cannot be read."""
+        ...
+
     def reset(self, creation_time_ns: int) -> None:
         """Start a new sequence: both next seqs = 1, stored messages dropped."""
         ...

@@ -82,6 +82,7 @@ class FixConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True)
     gateway_id: int = 1
     store: Literal["postgres", "memory"] = "postgres"
     store_flush_ms: float = 25.0
+    store_memory_messages: int = 200_000
     tls_cert: str = ""
     tls_key: str = ""
     max_batch: int = 1024
@@ -232,6 +233,8 @@ def _check(config: Config) -> None:
         raise ConfigError(f"fix.gateway_id must be 0..{OPERATOR_ID - 1} ({OPERATOR_ID} is reserved for operator tools)")
     if not 0 < config.fix.store_flush_ms <= 1000:
         raise ConfigError("fix.store_flush_ms must be in (0, 1000]")
+    if config.fix.store_memory_messages < 1:
+        raise ConfigError("fix.store_memory_messages must be at least 1")
     if bool(config.fix.tls_cert) != bool(config.fix.tls_key):
         raise ConfigError("fix.tls_cert and fix.tls_key go together: set both or neither")
     seen: set[tuple[str, str, str]] = set()

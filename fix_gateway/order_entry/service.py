@@ -389,7 +389,10 @@ async def run(config: Config) -> None:
     async with pool.acquire() as conn:
         refdata = await RefData.load(conn)
     factory: MessageStoreFactory = (
-        postgres_store_factory(pool, flush_interval=config.fix.store_flush_ms / 1000)
+        postgres_store_factory(
+            pool, flush_interval=config.fix.store_flush_ms / 1000,
+            memory_limit=config.fix.store_memory_messages,
+        )
         if config.fix.store == "postgres" else (lambda sid: MemoryMessageStore())
     )
     gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config))

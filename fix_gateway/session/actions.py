@@ -26,6 +26,16 @@ class LoggedOut(NamedTuple):
     reason: str
 
 
-Action = Send | Disconnect | LoggedOn | LoggedOut
+class LoadHeld(NamedTuple):
+    """A ResendRequest reaches below what the message store holds in memory: read stored
+    messages ``begin``..``end`` back (``MessageStore.load_held``), then call
+    ``Session.resume`` (the session processes nothing meanwhile)."""
 
-__all__ = ["Action", "Disconnect", "LoggedOn", "LoggedOut", "Send"]
+    session_id: str
+    begin: int
+    end: int
+
+
+Action = Send | Disconnect | LoggedOn | LoggedOut | LoadHeld
+
+__all__ = ["Action", "Disconnect", "LoadHeld", "LoggedOn", "LoggedOut", "Send"]

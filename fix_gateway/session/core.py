@@ -75,6 +75,10 @@ class Session:
         self.logout_deadline_ns = 0
         self.queue: dict[int, FixMessage | None] = {}
         self.resend_end = 0  # last seq of the gap we asked for; 0 = none pending
+        # a ResendRequest waiting for older stored messages (LoadHeld): nothing is processed
+        # until ``resume``; ``held_loaded`` marks its second pass (no second LoadHeld)
+        self.parked: FixMessage | None = None
+        self.held_loaded = False
         self.tokens = float(config.max_msgs_per_sec)
         self.tokens_ns = 0
         self.seen_clordids: set[bytes] = set()
@@ -98,6 +102,7 @@ class Session:
         self.test_requests = 0
         self.queue.clear()
         self.resend_end = 0
+        self.parked = None
         self.framer = Framer(self.config.max_message_size)
         self.state = AWAITING_LOGON
         return self.take()
@@ -106,12 +111,24 @@ class Session:
         """Feed raw bytes from the connection; frames are processed as they complete."""
         framer = self.framer
         framer.feed(data)
-        while self.state.connected:
+        while self.state.connected and self.parked is None:
             frame = framer.next_frame()
             if frame is None:
                 break
             self.handle_frame(frame)
         return self.take()
+
+    def resume(self) -> list[Action]:
+        """After ``LoadHeld``: process the parked ResendRequest (with whatever the store now
+        holds; what it still lacks is gap-filled), then the frames that arrived meanwhile."""
+        msg, self.parked = self.parked, None
+        if msg is not None and self.state.connected:
+            self.held_loaded = True
+            try:
+                self.state = self.state.on_message(self, msg)
+            finally:
+                self.held_loaded = False
+        return self.on_bytes(b"")
 
     def on_frame(self, frame: bytes) -> list[Action]:
         self.handle_frame(frame)
@@ -174,6 +191,7 @@ class Session:
         if self.state.connected:
             self.went_down(reason)
         self.state = DISCONNECTED
+        self.parked = None
         return self.take()
 
     def handle_frame(self, frame: bytes) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fix_gateway.codec import encode_bytes, parse
+from fix_gateway.session.actions import LoadHeld
 from fix_gateway.session.in_session import InSession, process
 from fix_gateway.session.state import State
 from fix_gateway.session.times import format_utc
@@ -79,6 +80,13 @@ def resend_request(s: Session, msg: FixMessage, seq: int, state: State) -> State
         return state
     begin = int(msg.get(7) or b"0")
     end = int(msg.get(16) or b"0")
+    held = s.store.first_held()
+    if max(begin, 1) < held and not s.held_loaded and (end == 0 or end >= begin):
+        # older messages are only in the store's database: park this request (and all that
+        # follows) until the shell has read them back (LoadHeld, then Session.resume)
+        s.parked = msg
+        s.action(LoadHeld(s.session_id, max(begin, 1), held - 1 if end == 0 else min(end, held - 1)))
+        return state
     replay(s, begin, end)
     expected = s.store.next_target_seq
     if seq == expected:

@@ -44,6 +44,12 @@ class MemoryMessageStore:
     def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
         return self._sent.range(begin, end)
 
+    def first_held(self) -> int:
+        return 1  # everything: memory is all this store has
+
+    async def load_held(self, begin: int, end: int) -> None:
+        return None
+
     def reset(self, creation_time_ns: int) -> None:
         self._next_sender = 1
         self._next_target = 1

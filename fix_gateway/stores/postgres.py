@@ -10,8 +10,13 @@ Invariants:
   already (a retried batch whose first attempt did commit), the transaction is redone with
   ``INSERT ... ON CONFLICT DO UPDATE`` instead.
 - ``flush()`` and ``close()`` persist everything recorded so far before returning.
-- ``open()`` loads the state row and the stored messages, so a restarted gateway resumes its
-  sequence numbers and answers resend requests for everything that was flushed.
+- ``open()`` loads the state row and the newest ``memory_limit`` stored messages, so a
+  restarted gateway resumes its sequence numbers and answers resend requests for everything
+  that was flushed.
+- Memory is bounded: after each flush, the oldest persisted messages beyond ``memory_limit``
+  are dropped from memory (``first_held`` moves up). A resend reaching below it is answered
+  after ``load_held`` reads that range back from the database (the session asks its shell
+  for that: ``LoadHeld``).
 - Failure to write keeps the batch pending (merged in order with what came later); the
   background task retries after ``retry_delay``; ``flush()`` raises the database error.
 
@@ -44,7 +49,8 @@ _MARK_OPEN = "UPDATE fix_session_state SET clean = false WHERE session_id = $1"
 # out: "MsgSeqNum too low"). The counterparty sees a gap instead and its ResendRequest is
 # answered with one SequenceReset-GapFill.
 UNCLEAN_SEQ_SKIP = 100_000
-_LOAD_MESSAGES = "SELECT seq, raw FROM fix_messages WHERE session_id = $1 ORDER BY seq"
+_LOAD_MESSAGES = "SELECT seq, raw FROM fix_messages WHERE session_id = $1 ORDER BY seq DESC LIMIT $2"
+_LOAD_RANGE = "SELECT seq, raw FROM fix_messages WHERE session_id = $1 AND seq BETWEEN $2 AND $3"
 _DELETE_MESSAGES = "DELETE FROM fix_messages WHERE session_id = $1"
 _INSERT_MESSAGES = (
     "INSERT INTO fix_messages (session_id, seq, raw)"
@@ -75,6 +81,7 @@ class PostgresMessageStore:
         creation_time_ns: int = 0,
         flush_interval: float = 0.005,
         retry_delay: float = 1.0,
+        memory_limit: int = 200_000,
     ) -> None:
         if (pool is None) == (dsn is None):
             raise ValueError("give exactly one of pool or dsn")
@@ -84,6 +91,11 @@ class PostgresMessageStore:
         self._owns_pool = pool is None
         self._flush_interval = flush_interval
         self._retry_delay = retry_delay
+        if memory_limit < 1:
+            raise ValueError("memory_limit must be at least 1")
+        self._memory_limit = memory_limit
+        self._first_held = 1  # below it, stored messages are only in the database
+        self._generation = 0  # + 1 per reset (a load_held across a reset is dropped)
         # state (authoritative, in memory)
         self._next_sender = 1
         self._next_target = 1
@@ -122,7 +134,7 @@ class PostgresMessageStore:
         assert pool is not None
         async with pool.acquire() as conn:
             row = await conn.fetchrow(_LOAD_STATE, self.session_id)
-            rows = await conn.fetch(_LOAD_MESSAGES, self.session_id)
+            rows = await conn.fetch(_LOAD_MESSAGES, self.session_id, self._memory_limit)
             # From here until close() the stored state may lag what was sent.
             await conn.execute(_MARK_OPEN, self.session_id)
         self._clean = False
@@ -139,6 +151,8 @@ class PostgresMessageStore:
                     next_sender_seq=self._next_sender, skipped=UNCLEAN_SEQ_SKIP,
                 )
         self._sent = SentMessages((int(r["seq"]), bytes(r["raw"])) for r in rows)
+        # the newest memory_limit messages: when that many came back, older ones may exist
+        self._first_held = self._sent.first() if len(rows) >= self._memory_limit else 1
         self._closed = False
         self._task = asyncio.get_running_loop().create_task(
             self._flusher(), name=f"fix-store-flush:{self.session_id}"
@@ -163,11 +177,31 @@ class PostgresMessageStore:
     def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
         return self._sent.range(begin, end)
 
+    def first_held(self) -> int:
+        return self._first_held
+
+    async def load_held(self, begin: int, end: int) -> None:
+        pool = self._pool
+        if pool is None:
+            raise asyncpg.InterfaceError("store is not open")
+        generation = self._generation
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(_LOAD_RANGE, self.session_id, begin, end)
+        if generation != self._generation:
+            return  # the sequence was reset meanwhile: those messages are gone
+        add = self._sent.add
+        for r in rows:
+            add(int(r["seq"]), bytes(r["raw"]))
+        if begin < self._first_held <= end + 1:
+            self._first_held = max(begin, 1)
+
     def reset(self, creation_time_ns: int) -> None:
         self._next_sender = 1
         self._next_target = 1
         self._creation = creation_time_ns
         self._sent.clear()
+        self._first_held = 1
+        self._generation += 1
         self._pending.clear()
         self._pending_reset = True
         self._touch()
@@ -251,6 +285,15 @@ class PostgresMessageStore:
                 self._pending_reset = reset
             self._dirty = True
             raise
+        self._evict()
+
+    def _evict(self) -> None:
+        """Hold at most ``memory_limit`` messages: the oldest persisted ones go (they stay in
+        the database, for ``load_held``)."""
+        sent = self._sent
+        if len(sent) > self._memory_limit:
+            sent.drop_oldest(self._memory_limit, self._pending)
+            self._first_held = max(self._first_held, sent.first())
 
 
     async def _commit(
@@ -272,12 +315,14 @@ class PostgresMessageStore:
 
 
 def postgres_store_factory(
-    pool: asyncpg.Pool, *, flush_interval: float = 0.005
+    pool: asyncpg.Pool, *, flush_interval: float = 0.005, memory_limit: int = 200_000
 ) -> MessageStoreFactory:
     """A MessageStoreFactory creating a PostgresMessageStore per session on a shared pool."""
 
     def factory(session_id: str) -> MessageStore:
-        return PostgresMessageStore(session_id, pool=pool, flush_interval=flush_interval)
+        return PostgresMessageStore(
+            session_id, pool=pool, flush_interval=flush_interval, memory_limit=memory_limit
+        )
 
     return factory
 

@@ -7,7 +7,7 @@ insort), so ``range`` is two bisections.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 
 class SentMessages:
@@ -31,6 +31,24 @@ class SentMessages:
         lo = bisect.bisect_left(seqs, begin)
         hi = len(seqs) if end == 0 else bisect.bisect_right(seqs, end)
         return [(s, self._msgs[s]) for s in seqs[lo:hi]]
+
+    def __len__(self) -> int:
+        return len(self._seqs)
+
+    def first(self) -> int:
+        """The lowest sequence number held; 0 when empty."""
+        return self._seqs[0] if self._seqs else 0
+
+    def drop_oldest(self, keep: int, unless: Container[int] = ()) -> None:
+        """Forget the oldest messages until at most ``keep`` remain, stopping at the first
+        one in ``unless`` (messages not yet persisted)."""
+        seqs, msgs = self._seqs, self._msgs
+        n = 0
+        while len(seqs) - n > keep and seqs[n] not in unless:
+            del msgs[seqs[n]]
+            n += 1
+        if n:
+            del seqs[:n]
 
     def clear(self) -> None:
         self._seqs.clear()

@@ -221,3 +221,15 @@ async def test_flush_and_close_are_idempotent(kit: Kit, sid: str) -> None:
     await store.flush()
     await store.close()
     await store.close()
+
+
+async def test_a_store_holding_everything_says_so(kit: Kit, sid: str) -> None:
+    """``first_held`` is 1 while every stored message is in memory, and ``load_held`` of a
+    range it holds changes nothing."""
+    store = await kit.open(sid)
+    for seq in range(1, 6):
+        store.store_sent(seq, msg(seq))
+    await store.flush()
+    assert store.first_held() == 1
+    await store.load_held(1, 5)
+    assert list(store.sent_range(1, 0)) == [(q, msg(q)) for q in range(1, 6)]

@@ -141,3 +141,64 @@ async def test_a_message_number_stored_twice_is_overwritten(database_url: str) -
         assert again.next_sender_seq == 4
     finally:
         await again.close()
+
+
+async def test_memory_is_bounded_and_older_messages_come_back_from_the_database(database_url: str) -> None:
+    """Past ``memory_limit`` the oldest persisted messages leave memory (``first_held``
+    moves up); ``load_held`` reads them back; a reopened store loads only the newest."""
+    sid = f"FIX.4.4:ISLD->WINDOW-{uuid.uuid4().hex[:8]}"
+    store = PostgresMessageStore(sid, dsn=database_url, memory_limit=3)
+    await store.open()
+    try:
+        for seq in range(1, 11):
+            store.store_sent(seq, b"m%d" % seq)
+        assert [s for s, _ in store.sent_range(1, 0)] == list(range(1, 11))  # not persisted yet
+        await store.flush()
+        assert store.first_held() == 8
+        assert [s for s, _ in store.sent_range(1, 0)] == [8, 9, 10]
+
+        await store.load_held(2, 7)
+        assert store.first_held() == 2
+        assert list(store.sent_range(2, 0)) == [(s, b"m%d" % s) for s in range(2, 11)]
+
+        store.store_sent(11, b"m11")
+        await store.flush()
+        assert store.first_held() == 9 and [s for s, _ in store.sent_range(1, 0)] == [9, 10, 11]
+    finally:
+        await store.close()
+
+    small = PostgresMessageStore(sid, dsn=database_url, memory_limit=3)
+    await small.open()
+    try:
+        assert small.first_held() == 9 and [s for s, _ in small.sent_range(1, 0)] == [9, 10, 11]
+        assert small.next_sender_seq == 12
+    finally:
+        await small.close()
+    large = PostgresMessageStore(sid, dsn=database_url, memory_limit=100)
+    await large.open()
+    try:
+        assert large.first_held() == 1 and [s for s, _ in large.sent_range(1, 0)] == list(range(1, 12))
+    finally:
+        await large.close()
+
+
+async def test_unpersisted_messages_are_never_dropped_from_memory(database_url: str) -> None:
+    proxy, url = await proxy_for(database_url)
+    sid = f"FIX.4.4:ISLD->KEEP-{uuid.uuid4().hex[:8]}"
+    store = PostgresMessageStore(sid, dsn=url, memory_limit=2, retry_delay=0.05)
+    await store.open()
+    try:
+        store.store_sent(1, b"m1")
+        await store.flush()
+        proxy.cut()
+        for seq in range(2, 7):
+            store.store_sent(seq, b"m%d" % seq)
+        with pytest.raises(DB_ERRORS):
+            await asyncio.wait_for(store.flush(), 10)
+        assert store.first_held() == 1 and [s for s, _ in store.sent_range(1, 0)] == list(range(1, 7))
+        proxy.restore()
+        await asyncio.wait_for(store.flush(), 10)
+        assert store.first_held() == 5 and [s for s, _ in store.sent_range(1, 0)] == [5, 6]
+    finally:
+        await store.close()
+        await proxy.stop()

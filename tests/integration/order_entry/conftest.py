@@ -56,10 +56,11 @@ class Stack:
     async def stop_engine(self) -> None:
         await _cancel(self.tasks.pop("engine", None))
 
-    async def start_gateway(self) -> Gateway:
+    async def start_gateway(self, *, store_memory_messages: int = 200_000) -> Gateway:
         async with self.pool.acquire() as conn:
             refdata = await RefData.load(conn)
-        self.gateway = Gateway(self.config, self.bus, self.pool, refdata, postgres_store_factory(self.pool))
+        factory = postgres_store_factory(self.pool, memory_limit=store_memory_messages)
+        self.gateway = Gateway(self.config, self.bus, self.pool, refdata, factory)
         await self.gateway.start()
         return self.gateway
 

@@ -231,3 +231,31 @@ async def test_postgres_outage_trading_goes_on_and_the_writer_catches_up(
             writer_task.cancel()
     finally:
         await proxy.stop()
+
+
+async def test_resend_beyond_the_store_memory_is_read_back_from_postgres(stack_factory: Callable[..., Any]) -> None:
+    """The PostgreSQL store holds only the newest messages in memory (here 2): a
+    ResendRequest from the start gets every ExecutionReport anyway, in order, as PossDups,
+    the older ones read back from the database while the session waits."""
+    async with stack_factory(cancel_on_disconnect=False) as stack:
+        await stack.start_engine()
+        await stack.start_gateway(store_memory_messages=2)
+        alpha = await stack.client("ALPHA")
+        firsts = []
+        for i in range(6):
+            alpha.send("D", nos(f"aw{i}", "1", "0.01", str(59_900 + i)))
+            firsts.append(await report(alpha))
+        assert [s(m, 150) for m in firsts] == ["0"] * 6, [m.get(58) for m in firsts]
+        await asyncio.sleep(0.3)  # the store flushes and drops all but the newest 2 from memory
+        assert stack.gateway is not None
+        store = stack.gateway.acceptor.sessions["FIX.4.4:VENUE->ALPHA"].store
+        assert store.first_held() > int(s(firsts[0], 34))
+
+        alpha.send("2", [(7, 2), (16, 0)])
+        again = [await alpha.next(timeout=10) for _ in firsts]
+        assert [(s(m, 35), s(m, 43), s(m, 11), s(m, 34)) for m in again] == [
+            ("8", "Y", s(m, 11), s(m, 34)) for m in firsts
+        ]
+        alpha.send("1", [(112, "still-here")])  # the session goes on normally afterwards
+        hb = await alpha.next(timeout=5, skip_admin=False)
+        assert (s(hb, 35), s(hb, 112)) == ("0", "still-here")

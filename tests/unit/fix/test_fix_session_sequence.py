@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from fix_scenario import Scenario, field, tags
+
+from fix_gateway.session.actions import LoadHeld
+from fix_gateway.stores.memory import MemoryMessageStore
 
 NOS = [(11, "ID"), (21, "3"), (40, "1"), (54, "1"), (55, "INTC"), (60, "20261122-00:00:00")]
 
@@ -210,3 +216,76 @@ def test_push_run_declines_when_not_logged_on() -> None:
     s = Scenario()
     assert s.session.push_run("8", [b"37=1\x01"]) is None
     assert s.store.next_sender_seq == 1
+
+
+class WindowedStore(MemoryMessageStore):
+    """A store holding only sequence numbers >= ``held_from`` in memory (as the PostgreSQL
+    store does past ``memory_limit``); ``load_held`` brings the rest back, unless ``broken``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held_from = 1
+        self.broken = False
+        self.loads: list[tuple[int, int]] = []
+
+    def first_held(self) -> int:
+        return self.held_from
+
+    def sent_range(self, begin: int, end: int) -> list[tuple[int, bytes]]:
+        return [(q, raw) for q, raw in super().sent_range(begin, end) if q >= self.held_from]
+
+    async def load_held(self, begin: int, end: int) -> None:
+        self.loads.append((begin, end))
+        if self.broken:
+            raise OSError("database away")
+        self.held_from = min(self.held_from, begin)
+
+
+def windowed(held_from: int, *, broken: bool = False) -> tuple[Scenario, WindowedStore]:
+    s = Scenario()
+    store = WindowedStore()
+    s.store = s.session.store = store  # (before the Logon: the session has stored nothing yet)
+    s.logon()
+    for i in range(2, 8):  # application messages 2..7 (1 was the Logon)
+        s.session.push("8", [(0, b"37=%d\x01" % i)])
+    store.held_from, store.broken = held_from, broken
+    return s, store
+
+
+def test_resend_below_the_held_window_waits_for_the_store_then_replays_in_order() -> None:
+    s, store = windowed(5)
+    request = s.message("2", [(7, 2), (16, 0)])
+    test = s.message("1", [(112, "AFTER")])
+    actions = s.session.on_bytes(request + test)  # both arrive in one read
+    [load] = [a for a in actions if isinstance(a, LoadHeld)]
+    assert (load.begin, load.end) == (2, 4)
+    assert s._absorb(actions) == []  # nothing answered, the TestRequest not processed yet
+
+    asyncio.run(store.load_held(load.begin, load.end))
+    out = s._absorb(s.session.resume())
+    assert [(field(m, 35), field(m, 34), field(m, 43)) for m in out] == [
+        *[("8", str(i), "Y") for i in range(2, 8)],
+        ("0", "8", None),  # the Heartbeat answering the TestRequest, after the replay
+    ]
+    assert field(out[-1], 112) == "AFTER"
+    assert s.store.next_target_seq == 4
+
+
+def test_resend_when_the_store_cannot_load_gap_fills_what_it_lacks() -> None:
+    s, store = windowed(5, broken=True)
+    actions = s.session.on_bytes(s.message("2", [(7, 2), (16, 0)]))
+    [load] = [a for a in actions if isinstance(a, LoadHeld)]
+    with pytest.raises(OSError):
+        asyncio.run(store.load_held(load.begin, load.end))
+    out = s._absorb(s.session.resume())
+    assert [(field(m, 35), field(m, 34), field(m, 36)) for m in out] == [
+        ("4", "2", "5"),  # SequenceReset-GapFill over what could not be read back
+        *[("8", str(i), None) for i in range(5, 8)],
+    ]
+
+
+def test_resend_inside_the_held_window_needs_no_load() -> None:
+    s, store = windowed(5)
+    out = s.send("2", [(7, 5), (16, 6)])
+    assert [(field(m, 35), field(m, 34)) for m in out] == [("8", "5"), ("8", "6")]
+    assert store.loads == []
