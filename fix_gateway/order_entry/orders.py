@@ -213,6 +213,8 @@ class OrderBook:
             parts.append(b"1057=Y\x01" if aggressor else b"1057=N\x01")
         if session:
             out.append(Report(session, "8", [(0, b"".join(parts))], self._evt_seq))
+        if not o.live:  # its last report: the encoded parts would only hold memory all day
+            o.head = o.terms = b""
 
     def _accepted(self, ev: c.OrderAccepted, meta: RequestMeta | None, out: list[Report]) -> None:
         spec = self.refdata.instruments_by_id.get(ev.instrument)
