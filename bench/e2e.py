@@ -16,6 +16,9 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   samples, p50/p99/p999/max in microseconds.
 - ``cpu``: CPU seconds per venue component (gateway, engine, writer, nats, postgres, clients)
   over each phase, read from /proc: where the time goes.
+- ``writer_lag_records``: event records the persistence writer had not stored yet at the end
+  of the throughput phase and at the end of the run (a rate is only sustained if the writer
+  keeps up, not if its work is deferred past the measurement).
 
 Load: limit orders on BTC-USD / ETH-USD at the reference price +-2%, small quantities; ALPHA
 buys BTC-USD and sells ETH-USD, BETA the other way round, so about half the orders cross
@@ -624,6 +627,32 @@ def scrape(tmp: Path) -> dict[str, float]:
     return out
 
 
+def writer_lag(tmp: Path) -> int | None:
+    """Event records the persistence writer has yet to store: the event stream's last
+    sequence (the gateway's ``venue_gateway_event_seq``) minus the writer's progress row."""
+    import urllib.request
+
+    import asyncpg
+
+    try:
+        info = json.loads((tmp / "var" / "runtime.json").read_text())
+        head = None
+        for line in urllib.request.urlopen(info["services"]["gateway"]["metrics_url"], timeout=2).read().decode().splitlines():
+            if line.startswith("venue_gateway_event_seq "):
+                head = int(float(line.split()[1]))
+
+        async def stored() -> int:
+            conn = await asyncpg.connect(info["database_url"])
+            try:
+                return int(await conn.fetchval("SELECT coalesce(max(stream_seq), 0) FROM writer_progress") or 0)
+            finally:
+                await conn.close()
+
+        return None if head is None else head - asyncio.run(stored())
+    except (OSError, ValueError, KeyError, TypeError, asyncpg.PostgresError):
+        return None
+
+
 def wait_port(port: int, timeout: float) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -750,6 +779,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu2 = cpu_by_component(roots, tmp)
         m2 = scrape(tmp)
         t2 = time.monotonic()
+        lag_after_throughput = writer_lag(tmp)
         lat_cpu, lat_batches = [], []
         for _ in rates:
             barrier("latency")
@@ -770,6 +800,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for c in clients:
             c.join(10)
         load_after = os.getloadavg()
+        lag_at_end = writer_lag(tmp)
     finally:
         for c in clients:
             if c.is_alive():
@@ -816,6 +847,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "throughput_latency_us": {"p50": pct(thr_lat, 0.5), "p99": pct(thr_lat, 0.99)},
         "latency_phases": phases,
         "unanswered_throughput": sum(t["unanswered"] for t in thr),
+        # event records not yet in PostgreSQL: the writer keeps up if these stay small
+        "writer_lag_records": {"end_of_throughput": lag_after_throughput, "end": lag_at_end},
         "fills": sum(done[i]["fills"] for i in done),
         "cancel_rejects": sum(done[i]["cancel_rejects"] for i in done),
         "reject_texts": {k: v for i in done for k, v in done[i]["reject_texts"].items()},
