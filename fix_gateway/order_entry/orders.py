@@ -141,6 +141,10 @@ class OrderBook:
     transact_time: Callable[[], bytes]
     orders: dict[int, Order] = field(default_factory=dict)
     by_cl_ord_id: dict[tuple[str, str], Order] = field(default_factory=dict)
+    # per session, the event sequence up to which its reports were handed over before this
+    # process started (Gateway.delivered_before): replaying the log, those ExecutionReports
+    # are counted (ExecIDs stay the same) but not built again
+    reported: dict[str, int] = field(default_factory=dict)
     _n: int = 0
     _evt_seq: int = 0
 
@@ -187,10 +191,14 @@ class OrderBook:
         (``(0, bytes)``: see ``fix_gateway.codec.encode``), because this runs once per report.
         The order's fixed fields are encoded once per order (``Order.head`` / ``Order.terms``)."""
         session = o.session
+        self._n += 1
+        if 0 < self._evt_seq <= self.reported.get(session, 0):  # replay: handed over before
+            if not o.live:
+                o.head = o.terms = b""
+            return
         fix44 = self.fix44(session)
         if exec_type == "L" and fix44:
             exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
-        self._n += 1
         qs = scales(o.spec)[2]
         parts = [o.head or o.encode_head()]
         if orig_cl_ord_id:

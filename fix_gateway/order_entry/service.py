@@ -154,6 +154,7 @@ class Gateway:
         self._batch_id = 0
         self.delivered: dict[str, int] = {}
         self.delivered_before: dict[str, int] = {}  # as loaded at start
+        self.book.reported = self.delivered_before  # (the same dict: filled in by _load_delivered)
         self._delivered_dirty: set[str] = set()
         self.evt_seq = 0
         self._tasks: list[asyncio.Task[Any]] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fix_gateway.order_entry.orders import OrderBook, Report
+
 from .harness import ALPHA, BETA, Core, fields, order
 
 
@@ -134,3 +136,40 @@ def test_security_list() -> None:
     core = Core()
     [sl] = core.send(ALPHA, "x", [(320, "r1"), (559, "4")])
     assert (sl.get(560), sl.get(146), sl.get(55)) == (b"0", b"1", b"BTC-USD")
+
+
+def test_replay_skips_reports_handed_over_before_and_keeps_exec_ids() -> None:
+    """A restarted gateway replays the event log into a fresh order book; reports of events
+    at or below a session's ``reported`` mark are not built again, yet the state and the
+    ExecIDs of every later report are those of the first run."""
+    core = Core()
+    batches: list[tuple[int, list[object], dict[int, object]]] = []
+    apply = core.book.apply
+
+    def recording(evt_seq, events, metas):  # type: ignore[no-untyped-def]
+        events = list(events)
+        batches.append((evt_seq, events, dict(metas)))
+        return apply(evt_seq, events, metas)
+
+    core.book.apply = recording  # type: ignore[method-assign]
+    first: list[Report] = []
+    core.send(ALPHA, "D", order("r1", "1", "0.3", "60000"))
+    first += core.pump()
+    core.send(BETA, "D", order("r2", "2", "0.1", "60000"))
+    first += core.pump()
+    core.send(BETA, "D", order("r3", "2", "0.1", "60000"))
+    first += core.pump()
+    core.send(ALPHA, "F", [(11, "r1c"), (41, "r1"), (55, "BTC-USD"), (54, "1"), (60, "20261122-00:00:00")])
+    first += core.pump()
+    mark = 2  # both sessions had everything up to event record 2
+
+    again = OrderBook(core.refdata, core.book.fix44, core.book.transact_time, reported={ALPHA: mark, BETA: mark})
+    replayed: list[Report] = []
+    for evt_seq, events, metas in batches:
+        replayed += again.apply(evt_seq, events, metas)  # type: ignore[arg-type]
+    assert replayed == [r for r in first if r.evt_seq > mark]
+    assert len(replayed) < len(first)
+    assert again.orders.keys() == core.book.orders.keys()
+    assert [(o.status, o.cum_qty, o.leaves, o.cl_ord_id) for o in again.orders.values()] == [
+        (o.status, o.cum_qty, o.leaves, o.cl_ord_id) for o in core.book.orders.values()
+    ]
