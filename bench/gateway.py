@@ -15,6 +15,10 @@ batching (records -> the command envelope), outbound (event envelope -> bytes wr
 Client-side encoding and the engine call are not timed; times are CPU time of the thread
 (``time.thread_time_ns``), so other load on the machine disturbs them less than wall time.
 
+``replay_us_per_request``: a restarted gateway's catch-up, the run's event records projected
+into a fresh gateway, once with every report built and once with the sessions marked as
+already handed them (what a restart after a clean run does).
+
 ``python -m bench.gateway [--json] [--rounds N] [--batch N] [--code DIR]``; ``--code`` is
 for a side-by-side baseline: run this file's copy from another tree with PYTHONPATH=DIR.
 """
