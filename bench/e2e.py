@@ -120,8 +120,9 @@ def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, in
 # the same fields (tests/unit/bench holds that). Incoming bytes are cut into frames as
 # ``fix_gateway.codec.Framer`` does (its C ``frame_end``; a partial frame waits for the next
 # read) and only the tags the load needs are read, by SOH-anchored ``bytes.find`` within the
-# frame: first occurrence, as ``FixMessage.get``. Not checked, unlike a full parse: CheckSum;
-# and a tag inside a raw-data value could match (the venue's reports here carry none).
+# frame: first occurrence, as ``FixMessage.get``. Each frame's CheckSum is verified. Not
+# checked, unlike a full parse: a tag inside a raw-data value could match (the venue's
+# reports here carry none).
 
 SOH = b"\x01"
 SHAPES = [  # (symbol, side): the order shapes of the load
@@ -293,7 +294,8 @@ class _Load(_Writer):
 
     def feed(self, data: bytes) -> None:
         buf = self._rest + data if self._rest else data
-        find, frame_end, sent = buf.find, self._frame_end, self.sent
+        find, frame_end, sent, checksum = buf.find, self._frame_end, self.sent, self._checksum
+        view = memoryview(buf)
         pos = 0
         while True:
             start = pos if buf.startswith(b"8=FIX", pos) else find(b"8=FIX", pos)
@@ -312,7 +314,12 @@ class _Load(_Writer):
                 pos = end  # 3: skipped
                 continue
             pos = end
-            # the frame is buf[start:end]; fields are read as b"\x01<tag>=" .. SOH within it
+            # the frame is buf[start:end]; its CheckSum is verified (a bad one fails the run:
+            # the venue never sends one), then fields are read as b"\x01<tag>=" .. SOH
+            if checksum(view[start:end - 7]) != int(buf[end - 4:end - 1]):
+                from fix_gateway.codec import GarbledMessage
+
+                raise GarbledMessage(f"bad CheckSum: {buf[start:end]!r}")
             if find(b"\x0135=8\x01", start, end) >= 0:  # ExecutionReport
                 i = find(b"\x0111=", start, end)
                 cl = buf[i + 4:find(SOH, i + 4, end)] if i >= 0 else b""

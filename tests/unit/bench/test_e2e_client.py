@@ -213,3 +213,12 @@ def test_refill_keeps_the_window_and_cancels_the_oldest_live() -> None:
     assert [m.get(11) for m in frames(b"".join(load.out))] == [b"T0-5", b"T0-1x"]
     assert load.cancels_sent == 1 and load.live == {b"T0-2"}
     assert [cl for cl, _ in load.resting] == [b"T0-2", b"T0-3", b"T0-4", b"T0-5"]
+
+
+def test_reader_refuses_a_frame_with_a_bad_checksum() -> None:
+    good = stream("FIX.4.4", [("0", [])])
+    bad = good[:-4] + (b"%03d" % ((int(good[-4:-1]) + 1) % 256)) + b"\x01"
+    load = _Load(SESSIONS[0], 0, 300)
+    load.feed(good)
+    with pytest.raises(GarbledMessage, match="CheckSum"):
+        load.feed(bad)
