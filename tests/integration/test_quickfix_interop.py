@@ -267,15 +267,25 @@ async def test_quickfix_initiator_round_trip_disconnect_and_resend(
 # ------------------------------------------------------------------ restart on PostgreSQL
 
 
-async def start_gateway(url: str) -> tuple[Acceptor, asyncpg.Pool]:
+async def start_gateway(url: str, memory_limit: int = 200_000) -> tuple[Acceptor, asyncpg.Pool]:
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    acc = Acceptor([SESSION], EchoApplication(), postgres_store_factory(pool))
+    acc = Acceptor([SESSION], EchoApplication(), postgres_store_factory(pool, memory_limit=memory_limit))
     await acc.start("127.0.0.1", 0)
     return acc, pool
 
 
-async def test_restarted_gateway_resumes_from_postgres(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("memory_limit", [200_000, 1], ids=["all-in-memory", "one-in-memory"])
+async def test_restarted_gateway_resumes_from_postgres(database_url: str, tmp_path: Path, memory_limit: int) -> None:
+    """With ``one-in-memory`` the restarted gateway's store holds only its newest message:
+    QuickFIX's ResendRequest reaches below it and is answered after the older ones are read
+    back from PostgreSQL (LoadHeld)."""
     sid = SESSION.session_id
+    conn = await asyncpg.connect(database_url)  # this QuickFIX starts a new sequence: so do we
+    try:
+        await conn.execute("DELETE FROM fix_messages WHERE session_id = $1", sid)
+        await conn.execute("DELETE FROM fix_session_state WHERE session_id = $1", sid)
+    finally:
+        await conn.close()
     first, first_pool = await start_gateway(database_url)
     proxy = FaultProxy(first.port)
     settings = initiator_settings(tmp_path, await proxy.start())
@@ -310,8 +320,9 @@ async def test_restarted_gateway_resumes_from_postgres(database_url: str, tmp_pa
         await first_pool.close()
 
         # a new gateway process: fresh memory, state from PostgreSQL only
-        second, second_pool = await start_gateway(database_url)
+        second, second_pool = await start_gateway(database_url, memory_limit)
         store = second.sessions[sid].store
+        assert (store.first_held() > 1) == (memory_limit == 1)
         assert (store.next_sender_seq, store.next_target_seq) == (sent_next, received_next)
         assert [f for f in app.received("8", 17) if f[17] in ("P1", "P2")] == []
         proxy.target_port = second.port
