@@ -264,7 +264,9 @@ async def run(config: Config) -> None:
     try:
         await bus.ensure_streams()
         tune_gc()
-        settings = WriterSettings(connect_timeout_s=config.database.connect_timeout_s)
+        settings = WriterSettings(
+            connect_timeout_s=config.database.connect_timeout_s, max_delay_ms=config.writer.batch_wait_ms
+        )
         await Writer(bus, config.database.url, settings).run()
     finally:
         await bus.close()

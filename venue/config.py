@@ -89,6 +89,10 @@ class FixConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True)
     sessions: tuple[FixSessionEntry, ...] = ()
 
 
+class WriterConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    batch_wait_ms: float = 100.0
+
+
 class MetricsConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 9464
@@ -139,6 +143,7 @@ class Config(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     database: DatabaseConfig = DatabaseConfig()
     engine: EngineConfig = EngineConfig()
     fix: FixConfig = FixConfig()
+    writer: WriterConfig = WriterConfig()
     metrics: MetricsConfig = MetricsConfig()
     assets: tuple[AssetConfig, ...] = ()
     instruments: tuple[InstrumentConfig, ...] = ()
@@ -235,6 +240,8 @@ def _check(config: Config) -> None:
         raise ConfigError("fix.store_flush_ms must be in (0, 1000]")
     if config.fix.store_memory_messages < 1:
         raise ConfigError("fix.store_memory_messages must be at least 1")
+    if not 0 < config.writer.batch_wait_ms <= 10_000:
+        raise ConfigError("writer.batch_wait_ms must be in (0, 10000]")
     if bool(config.fix.tls_cert) != bool(config.fix.tls_key):
         raise ConfigError("fix.tls_cert and fix.tls_key go together: set both or neither")
     seen: set[tuple[str, str, str]] = set()

@@ -51,6 +51,8 @@ def test_environment_overrides_the_file() -> None:
         ),
         ("[[accounts]]\nid='A-1'\nfirm='NOPE'\n", "firm 'NOPE' is not declared"),
         ("[[firms]]\nid='F'\n[[users]]\nusername='u'\nfirm='F'\n", "password"),
+        ("[writer]\nbatch_wait_ms = 0\n", "writer.batch_wait_ms must be in (0, 10000]"),
+        ("[fix]\nstore_memory_messages = 0\n", "fix.store_memory_messages must be at least 1"),
     ],
 )
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, needle: str) -> None:
@@ -66,3 +68,11 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, needle: str) ->
 def test_missing_file_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found: pass an existing file"):
         load_config(tmp_path / "nope.toml", env={})
+
+
+def test_writer_and_store_memory_keys(tmp_path: Path) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text("[writer]\nbatch_wait_ms = 20\n[fix]\nstore_memory_messages = 5000\n")
+    config = load_config(path, env={})
+    assert (config.writer.batch_wait_ms, config.fix.store_memory_messages) == (20.0, 5000)
+    assert (load_config(None, env={}).writer.batch_wait_ms) == 100.0
