@@ -617,7 +617,8 @@ def descendants(pid: int) -> list[int]:
 
 
 def scrape(tmp: Path) -> dict[str, float]:
-    """Counters from the gateway's and engine's metrics endpoints (batch sizes)."""
+    """The venue's counters and gauges (``venue_*``) from the gateway's and engine's metrics
+    endpoints: batch sizes, the gateway's event sequence."""
     import urllib.request
 
     out: dict[str, float] = {}
@@ -626,7 +627,7 @@ def scrape(tmp: Path) -> dict[str, float]:
         for name in ("gateway", "engine"):
             url = info["services"][name]["metrics_url"]
             for line in urllib.request.urlopen(url, timeout=2).read().decode().splitlines():
-                if line.startswith("venue_") and "_total " in line:
+                if line.startswith("venue_") and "{" not in line:
                     k, v = line.split()
                     out[k] = float(v)
     except (OSError, ValueError, KeyError, TypeError):
@@ -634,28 +635,26 @@ def scrape(tmp: Path) -> dict[str, float]:
     return out
 
 
-def writer_lag(tmp: Path) -> int | None:
+def writer_lag(tmp: Path, metrics: dict[str, float]) -> int | None:
     """Event records the persistence writer has yet to store: the event stream's last
-    sequence (the gateway's ``venue_gateway_event_seq``) minus the writer's progress row."""
-    import urllib.request
-
+    sequence (the gateway's ``venue_gateway_event_seq`` in ``metrics``, a ``scrape``) minus
+    the writer's progress row."""
     import asyncpg
 
+    head = metrics.get("venue_gateway_event_seq")
+    if head is None:
+        return None
+
+    async def stored(url: str) -> int:
+        conn = await asyncpg.connect(url)
+        try:
+            return int(await conn.fetchval("SELECT coalesce(max(stream_seq), 0) FROM writer_progress") or 0)
+        finally:
+            await conn.close()
+
     try:
-        info = json.loads((tmp / "var" / "runtime.json").read_text())
-        head = None
-        for line in urllib.request.urlopen(info["services"]["gateway"]["metrics_url"], timeout=2).read().decode().splitlines():
-            if line.startswith("venue_gateway_event_seq "):
-                head = int(float(line.split()[1]))
-
-        async def stored() -> int:
-            conn = await asyncpg.connect(info["database_url"])
-            try:
-                return int(await conn.fetchval("SELECT coalesce(max(stream_seq), 0) FROM writer_progress") or 0)
-            finally:
-                await conn.close()
-
-        return None if head is None else head - asyncio.run(stored())
+        url = json.loads((tmp / "var" / "runtime.json").read_text())["database_url"]
+        return int(head) - asyncio.run(stored(url))
     except (OSError, ValueError, KeyError, TypeError, asyncpg.PostgresError):
         return None
 
@@ -786,7 +785,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu2 = cpu_by_component(roots, tmp)
         m2 = scrape(tmp)
         t2 = time.monotonic()
-        lag_after_throughput = writer_lag(tmp)
+        lag_after_throughput = writer_lag(tmp, m2)
         lat_cpu, lat_batches = [], []
         for _ in rates:
             barrier("latency")
@@ -807,7 +806,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for c in clients:
             c.join(10)
         load_after = os.getloadavg()
-        lag_at_end = writer_lag(tmp)
+        lag_at_end = writer_lag(tmp, scrape(tmp))
     finally:
         for c in clients:
             if c.is_alive():

@@ -466,6 +466,41 @@ static inline int itoa_l(long v, char *out) {
     return k;
 }
 
+/* "8=<begin>|9=<len>|35=<type>|" at w; returns the position after it */
+static inline char *put_head(char *w, const char *bs, Py_ssize_t bsl, const char *len, int ll,
+                             const char *mt, Py_ssize_t mtl) {
+    memcpy(w, "8=", 2); w += 2;
+    memcpy(w, bs, (size_t)bsl); w += bsl;
+    *w++ = '\x01';
+    memcpy(w, "9=", 2); w += 2;
+    memcpy(w, len, (size_t)ll); w += ll;
+    *w++ = '\x01';
+    memcpy(w, "35=", 3); w += 3;
+    memcpy(w, mt, (size_t)mtl); w += mtl;
+    *w++ = '\x01';
+    return w;
+}
+
+/* "<tag3>=<value>|" for a three-character "NN=" prefix; returns the position after it */
+static inline char *put_field3(char *w, const char *prefix, const char *v, Py_ssize_t vl) {
+    memcpy(w, prefix, 3); w += 3;
+    memcpy(w, v, (size_t)vl); w += vl;
+    *w++ = '\x01';
+    return w;
+}
+
+/* "10=nnn|" at w, the sum of the bytes base..w */
+static inline void put_trailer(const char *base, char *w) {
+    const unsigned char *u = (const unsigned char *)base;
+    unsigned long sum = 0;
+    Py_ssize_t upto = w - base;
+    for (Py_ssize_t i = 0; i < upto; i++) sum += u[i];
+    sum &= 0xff;
+    w[0] = '1'; w[1] = '0'; w[2] = '=';
+    w[3] = (char)('0' + sum / 100); w[4] = (char)('0' + (sum / 10) % 10); w[5] = (char)('0' + sum % 10);
+    w[6] = '\x01';
+}
+
 static PyObject *encode(PyObject *self, PyObject *args) {
     const char *bs, *mt;
     Py_ssize_t bsl, mtl;
@@ -520,16 +555,8 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         Py_ssize_t total = 2 + bsl + 1 + 2 + ll + 1 + body + 7;
         result = PyBytes_FromStringAndSize(NULL, total);
         if (!result) goto out;
-        char *base = PyBytes_AS_STRING(result), *w = base;
-        memcpy(w, "8=", 2); w += 2;
-        memcpy(w, bs, (size_t)bsl); w += bsl;
-        *w++ = '\x01';
-        memcpy(w, "9=", 2); w += 2;
-        memcpy(w, lenbuf, (size_t)ll); w += ll;
-        *w++ = '\x01';
-        memcpy(w, "35=", 3); w += 3;
-        memcpy(w, mt, (size_t)mtl); w += mtl;
-        *w++ = '\x01';
+        char *base = PyBytes_AS_STRING(result);
+        char *w = put_head(base, bs, bsl, lenbuf, ll, mt, mtl);
         for (Py_ssize_t i = 0; i < n; i++) {
             if (f[i].tag == 0) { memcpy(w, f[i].p, (size_t)f[i].n); w += f[i].n; continue; }
             w += itoa_l(f[i].tag, w);
@@ -537,14 +564,7 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             memcpy(w, f[i].p, (size_t)f[i].n); w += f[i].n;
             *w++ = '\x01';
         }
-        const unsigned char *u = (const unsigned char *)base;
-        unsigned long sum = 0;
-        Py_ssize_t upto = w - base;
-        for (Py_ssize_t i = 0; i < upto; i++) sum += u[i];
-        sum &= 0xff;
-        w[0] = '1'; w[1] = '0'; w[2] = '=';
-        w[3] = (char)('0' + sum / 100); w[4] = (char)('0' + (sum / 10) % 10); w[5] = (char)('0' + sum % 10);
-        w[6] = '\x01';
+        put_trailer(base, w);
     }
 out:
     if (f != stackbuf) PyMem_Free(f);
@@ -582,37 +602,14 @@ static PyObject *encode_run(PyObject *self, PyObject *args) {
         Py_ssize_t total = 2 + bsl + 1 + 2 + ll + 1 + body + 7;
         PyObject *msg = PyBytes_FromStringAndSize(NULL, total);
         if (!msg) { Py_DECREF(out); return NULL; }
-        char *base = PyBytes_AS_STRING(msg), *w = base;
-        memcpy(w, "8=", 2); w += 2;
-        memcpy(w, bs, (size_t)bsl); w += bsl;
-        *w++ = '\x01';
-        memcpy(w, "9=", 2); w += 2;
-        memcpy(w, lenbuf, (size_t)ll); w += ll;
-        *w++ = '\x01';
-        memcpy(w, "35=", 3); w += 3;
-        memcpy(w, mt, (size_t)mtl); w += mtl;
-        *w++ = '\x01';
-        memcpy(w, "34=", 3); w += 3;
-        memcpy(w, seqbuf, (size_t)sl); w += sl;
-        *w++ = '\x01';
-        memcpy(w, "49=", 3); w += 3;
-        memcpy(w, snd, (size_t)sndl); w += sndl;
-        *w++ = '\x01';
-        memcpy(w, "52=", 3); w += 3;
-        memcpy(w, ts, (size_t)tsl); w += tsl;
-        *w++ = '\x01';
-        memcpy(w, "56=", 3); w += 3;
-        memcpy(w, tgt, (size_t)tgtl); w += tgtl;
-        *w++ = '\x01';
+        char *base = PyBytes_AS_STRING(msg);
+        char *w = put_head(base, bs, bsl, lenbuf, ll, mt, mtl);
+        w = put_field3(w, "34=", seqbuf, sl);
+        w = put_field3(w, "49=", snd, sndl);
+        w = put_field3(w, "52=", ts, tsl);
+        w = put_field3(w, "56=", tgt, tgtl);
         memcpy(w, PyBytes_AS_STRING(b), (size_t)bl); w += bl;
-        const unsigned char *u = (const unsigned char *)base;
-        unsigned long sum = 0;
-        Py_ssize_t upto = w - base;
-        for (Py_ssize_t k = 0; k < upto; k++) sum += u[k];
-        sum &= 0xff;
-        w[0] = '1'; w[1] = '0'; w[2] = '=';
-        w[3] = (char)('0' + sum / 100); w[4] = (char)('0' + (sum / 10) % 10); w[5] = (char)('0' + sum % 10);
-        w[6] = '\x01';
+        put_trailer(base, w);
         PyList_SET_ITEM(out, i, msg);
     }
     return out;

@@ -15,7 +15,7 @@ class GarbledMessage(ValueError):
     """The frame is not a well-formed FIX message (dropped silently by the session)."""
 
 
-def py_checksum(data: bytes | bytearray) -> int:
+def py_checksum(data: bytes | bytearray | memoryview) -> int:
     return sum(data) & 0xFF
 
 

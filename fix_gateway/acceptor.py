@@ -347,18 +347,26 @@ class Acceptor:
         for s in self.sessions.values():
             await s.store.close()
 
+    def _live(self, session_id: str) -> tuple[Session, _Connection | None]:
+        """The session, and its connection if one is open and attached to it."""
+        session = self.sessions[session_id]
+        conn = self.owners.get(session_id)
+        if conn is not None and conn.session is session and not conn.closed:
+            return session, conn
+        return session, None
+
     def send(self, session_id: str, msg_type: str, fields: FieldList) -> bool:
         """Push an application message. True: written to the live connection; False: the
         session is not logged on, so it was only stored (sequence number taken) for the
         counterparty to fetch with a ResendRequest after its next Logon. KeyError for an
         unknown session id."""
-        session = self.sessions[session_id]
-        conn = self.owners.get(session_id)
-        if conn is not None and conn.session is session and not conn.closed:
+        session, conn = self._live(session_id)
+        if conn is not None:
             raw = session.push(msg_type, fields)
             if raw is not None:
                 conn.push(raw)
                 return True
+        conn = self.owners.get(session_id)
         actions = session.send(msg_type, fields)
         if conn is None or conn.session is not session or not session.state.accepts_app:
             return False
@@ -369,9 +377,8 @@ class Acceptor:
         """``send`` of several messages of one type whose bodies are pre-encoded fields
         (``[(0, body)]`` each), written with one ``Session.push_run`` when the session is
         logged on; otherwise one ``send`` each."""
-        session = self.sessions[session_id]
-        conn = self.owners.get(session_id)
-        if conn is not None and conn.session is session and not conn.closed:
+        session, conn = self._live(session_id)
+        if conn is not None:
             raw = session.push_run(msg_type, bodies)
             if raw is not None:
                 conn.push(raw)

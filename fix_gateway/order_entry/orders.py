@@ -192,37 +192,38 @@ class OrderBook:
         The order's fixed fields are encoded once per order (``Order.head`` / ``Order.terms``)."""
         session = o.session
         self._n += 1
-        if 0 < self._evt_seq <= self.reported.get(session, 0):  # replay: handed over before
-            if not o.live:
-                o.head = o.terms = b""
-            return
-        fix44 = self.fix44(session)
-        if exec_type == "L" and fix44:
-            exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
-        qs = scales(o.spec)[2]
-        parts = [o.head or o.encode_head()]
-        if orig_cl_ord_id:
-            parts.append(b"41=%s\x01" % orig_cl_ord_id.encode())
-        parts.append(b"17=%d-%d\x01150=%s\x0139=%s\x01" % (self._evt_seq, self._n, exec_type.encode(), o.status.encode()))
-        parts.append(o.terms or o.encode_terms())
-        if last_px is not None and last_qty is not None:
-            parts.append(b"31=%s\x0132=%s\x01" % (last_px.encode(), last_qty.encode()))
-        parts.append(b"151=%s\x0114=%s\x016=%s\x01" % (
-            _units(o.leaves, qs).encode(), _units(o.cum_qty, qs).encode(), o.avg_px_text().encode(),
-        ))
-        if commission is not None:
-            parts.append(b"12=%s\x0113=3\x01" % commission.encode())
-        if text:
-            parts.append(b"58=%s\x01" % text.encode())
-        parts.append(b"60=%s\x01" % self.transact_time())
-        if last_liquidity:
-            parts.append(b"851=%s\x01" % last_liquidity.encode())
-        if aggressor is not None and not fix44:
-            parts.append(b"1057=Y\x01" if aggressor else b"1057=N\x01")
-        if session:
+        try:
+            # no session (operator orders), or a replay of what the session was handed before
+            # this process started: counted (ExecIDs stay the same), not built
+            if not session or 0 < self._evt_seq <= self.reported.get(session, 0):
+                return
+            fix44 = self.fix44(session)
+            if exec_type == "L" and fix44:
+                exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
+            qs = scales(o.spec)[2]
+            parts = [o.head or o.encode_head()]
+            if orig_cl_ord_id:
+                parts.append(b"41=%s\x01" % orig_cl_ord_id.encode())
+            parts.append(b"17=%d-%d\x01150=%s\x0139=%s\x01" % (self._evt_seq, self._n, exec_type.encode(), o.status.encode()))
+            parts.append(o.terms or o.encode_terms())
+            if last_px is not None and last_qty is not None:
+                parts.append(b"31=%s\x0132=%s\x01" % (last_px.encode(), last_qty.encode()))
+            parts.append(b"151=%s\x0114=%s\x016=%s\x01" % (
+                _units(o.leaves, qs).encode(), _units(o.cum_qty, qs).encode(), o.avg_px_text().encode(),
+            ))
+            if commission is not None:
+                parts.append(b"12=%s\x0113=3\x01" % commission.encode())
+            if text:
+                parts.append(b"58=%s\x01" % text.encode())
+            parts.append(b"60=%s\x01" % self.transact_time())
+            if last_liquidity:
+                parts.append(b"851=%s\x01" % last_liquidity.encode())
+            if aggressor is not None and not fix44:
+                parts.append(b"1057=Y\x01" if aggressor else b"1057=N\x01")
             out.append(Report(session, "8", [(0, b"".join(parts))], self._evt_seq))
-        if not o.live:  # its last report: the encoded parts would only hold memory all day
-            o.head = o.terms = b""
+        finally:
+            if not o.live:  # its last report: the encoded parts would only hold memory all day
+                o.head = o.terms = b""
 
     def _accepted(self, ev: c.OrderAccepted, meta: RequestMeta | None, out: list[Report]) -> None:
         spec = self.refdata.instruments_by_id.get(ev.instrument)

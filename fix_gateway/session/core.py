@@ -159,17 +159,21 @@ class Session:
         """``send`` for the hot path: the encoded message to write now, without action
         objects; None when the session does not accept application messages now or has
         other output pending (the caller then uses ``send``)."""
-        if not self.state.accepts_app or self._wire or self.out:
+        if not self._pushable():
             return None
         raw = self.write(msg_type, fields, store=True)
         self._wire.clear()
         return raw
 
+    def _pushable(self) -> bool:
+        """Application messages may be written straight away: logged on, nothing pending."""
+        return self.state.accepts_app and not self._wire and not self.out
+
     def push_run(self, msg_type: str, bodies: list[bytes]) -> bytes | None:
         """``push`` of several messages of one type, each body pre-encoded (``(0, body)``):
         consecutive sequence numbers, one SendingTime, encoded in one call; the bytes of all
         of them to write now, or None as ``push``."""
-        if not self.state.accepts_app or self._wire or self.out:
+        if not self._pushable():
             return None
         now = self.clock()
         store = self.store

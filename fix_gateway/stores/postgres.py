@@ -49,6 +49,7 @@ _MARK_OPEN = "UPDATE fix_session_state SET clean = false WHERE session_id = $1"
 # out: "MsgSeqNum too low"). The counterparty sees a gap instead and its ResendRequest is
 # answered with one SequenceReset-GapFill.
 UNCLEAN_SEQ_SKIP = 100_000
+MEMORY_LIMIT = 200_000  # messages held in memory per session (fix.store_memory_messages)
 _LOAD_MESSAGES = "SELECT seq, raw FROM fix_messages WHERE session_id = $1 ORDER BY seq DESC LIMIT $2"
 _LOAD_RANGE = "SELECT seq, raw FROM fix_messages WHERE session_id = $1 AND seq BETWEEN $2 AND $3"
 _DELETE_MESSAGES = "DELETE FROM fix_messages WHERE session_id = $1"
@@ -81,7 +82,7 @@ class PostgresMessageStore:
         creation_time_ns: int = 0,
         flush_interval: float = 0.005,
         retry_delay: float = 1.0,
-        memory_limit: int = 200_000,
+        memory_limit: int = MEMORY_LIMIT,
     ) -> None:
         if (pool is None) == (dsn is None):
             raise ValueError("give exactly one of pool or dsn")
@@ -295,7 +296,6 @@ class PostgresMessageStore:
             sent.drop_oldest(self._memory_limit, self._pending)
             self._first_held = max(self._first_held, sent.first())
 
-
     async def _commit(
         self, conn: asyncpg.Connection, reset: bool, pending: dict[int, bytes],
         state: tuple[str, int, int, int, bool], *, upsert: bool,
@@ -315,7 +315,7 @@ class PostgresMessageStore:
 
 
 def postgres_store_factory(
-    pool: asyncpg.Pool, *, flush_interval: float = 0.005, memory_limit: int = 200_000
+    pool: asyncpg.Pool, *, flush_interval: float = 0.005, memory_limit: int = MEMORY_LIMIT
 ) -> MessageStoreFactory:
     """A MessageStoreFactory creating a PostgresMessageStore per session on a shared pool."""
 

@@ -32,7 +32,7 @@ from certification.profile import EchoApplication  # noqa: E402
 from fix_gateway.acceptor import Acceptor  # noqa: E402
 from fix_gateway.config import FIX44, SessionConfig  # noqa: E402
 from fix_gateway.stores.memory import memory_store_factory  # noqa: E402
-from fix_gateway.stores.postgres import postgres_store_factory  # noqa: E402
+from fix_gateway.stores.postgres import MEMORY_LIMIT, postgres_store_factory  # noqa: E402
 
 pytestmark = pytest.mark.interop
 
@@ -267,14 +267,14 @@ async def test_quickfix_initiator_round_trip_disconnect_and_resend(
 # ------------------------------------------------------------------ restart on PostgreSQL
 
 
-async def start_gateway(url: str, memory_limit: int = 200_000) -> tuple[Acceptor, asyncpg.Pool]:
+async def start_gateway(url: str, memory_limit: int = MEMORY_LIMIT) -> tuple[Acceptor, asyncpg.Pool]:
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     acc = Acceptor([SESSION], EchoApplication(), postgres_store_factory(pool, memory_limit=memory_limit))
     await acc.start("127.0.0.1", 0)
     return acc, pool
 
 
-@pytest.mark.parametrize("memory_limit", [200_000, 1], ids=["all-in-memory", "one-in-memory"])
+@pytest.mark.parametrize("memory_limit", [MEMORY_LIMIT, 1], ids=["all-in-memory", "one-in-memory"])
 async def test_restarted_gateway_resumes_from_postgres(database_url: str, tmp_path: Path, memory_limit: int) -> None:
     """With ``one-in-memory`` the restarted gateway's store holds only its newest message:
     QuickFIX's ResendRequest reaches below it and is answered after the older ones are read

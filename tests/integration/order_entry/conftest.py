@@ -19,7 +19,7 @@ from engine.snapshots import SnapshotStore
 from fix_gateway.client import FixClient
 from fix_gateway.order_entry.refdata import RefData
 from fix_gateway.order_entry.service import Gateway
-from fix_gateway.stores.postgres import postgres_store_factory
+from fix_gateway.stores.postgres import MEMORY_LIMIT, postgres_store_factory
 from tests.support.buses import isolated_bus_config
 from venue.bootstrap import bootstrap
 from venue.bus.jetstream import JetStreamBus
@@ -56,7 +56,7 @@ class Stack:
     async def stop_engine(self) -> None:
         await _cancel(self.tasks.pop("engine", None))
 
-    async def start_gateway(self, *, store_memory_messages: int = 200_000) -> Gateway:
+    async def start_gateway(self, *, store_memory_messages: int = MEMORY_LIMIT) -> Gateway:
         async with self.pool.acquire() as conn:
             refdata = await RefData.load(conn)
         factory = postgres_store_factory(self.pool, memory_limit=store_memory_messages)
