@@ -27,6 +27,7 @@ from fix_gateway.auth import Argon2Authenticator
 from fix_gateway.config import AcceptorConfig, SessionConfig
 from fix_gateway.session.times import format_utc
 from fix_gateway.store import MessageStoreFactory
+from fix_gateway.stores.postgres import newest_messages
 from venue.bus.envelope import (
     Envelope,
     RequestMeta,
@@ -290,11 +291,8 @@ class Gateway:
         async with self.pool.acquire() as conn:
             for sid in self.acceptor.sessions:
                 value = await conn.fetchval("SELECT evt_seq FROM fix_delivery WHERE session_id = $1", sid) or 0
-                rows = await conn.fetch(
-                    "SELECT raw FROM fix_messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 2000", sid
-                )
-                for r in rows:
-                    m = _EXEC_ID.search(bytes(r["raw"]))
+                for _, raw in reversed((await newest_messages(conn, sid, 2000))[0]):
+                    m = _EXEC_ID.search(raw)
                     if m:
                         value = max(value, int(m.group(1)))
                         break

@@ -282,7 +282,7 @@ async def test_restarted_gateway_resumes_from_postgres(database_url: str, tmp_pa
     sid = SESSION.session_id
     conn = await asyncpg.connect(database_url)  # this QuickFIX starts a new sequence: so do we
     try:
-        await conn.execute("DELETE FROM fix_messages WHERE session_id = $1", sid)
+        await conn.execute("DELETE FROM fix_message_blocks WHERE session_id = $1", sid)
         await conn.execute("DELETE FROM fix_session_state WHERE session_id = $1", sid)
     finally:
         await conn.close()

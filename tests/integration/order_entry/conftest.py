@@ -120,7 +120,7 @@ def stack_factory(nats_url: str, database_url: str, tmp_path: Path) -> Callable[
         pool = await asyncpg.create_pool(db_url, min_size=1, max_size=4)
         assert pool is not None
         async with pool.acquire() as conn:
-            for table in ("fix_delivery", "fix_messages", "fix_session_state", "engine_bootstrap"):
+            for table in ("fix_delivery", "fix_message_blocks", "fix_session_state", "engine_bootstrap"):
                 await conn.execute(f"DELETE FROM {table}")
             await conn.execute("UPDATE firms SET killed = false")
             await seed(conn, config)

@@ -55,3 +55,39 @@ async def test_database_refuses_plain_password(db: asyncpg.Connection) -> None:
         await db.execute(
             "INSERT INTO users(username, firm_id, password_hash) VALUES ('p', 'PLAIN', 'secret')"
         )
+
+
+async def test_fix_messages_move_into_blocks(postgres_server_url: str) -> None:
+    """Migration 007 turns a store written one row per message (002) into blocks the
+    store reads back unchanged."""
+    import uuid
+
+    from fix_gateway.stores.postgres import newest_messages
+    from tests.conftest import _with_database
+
+    name = f"venue_mig_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres_server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await asyncpg.connect(_with_database(postgres_server_url, name))
+        try:
+            await conn.execute(
+                "CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for mig, sql in migration_files():
+                if mig < "007":
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations(name) VALUES ($1)", mig)
+            old = [(s, b"8=FIX.4.4\x019=5\x0135=8\x01%d\x01" % s) for s in (1, 2, 5)]
+            await conn.executemany(
+                "INSERT INTO fix_messages (session_id, seq, raw) VALUES ('S', $1, $2)", old
+            )
+            assert await migrate(conn) == [m for m, _ in migration_files() if m >= "007"]
+            assert await newest_messages(conn, "S", 10) == (old, False)
+            # the view for ad-hoc SQL shows them one row each, as the table did
+            assert await conn.fetch("SELECT seq, raw FROM fix_messages WHERE session_id = 'S'") == old
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}"')
+        await admin.close()
