@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import re
 import ssl
+import time
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from engine import wire
 from fix_gateway.acceptor import Acceptor
@@ -55,6 +57,19 @@ COMMANDS = Counter("venue_gateway_commands_total", "Command records sent to the 
 BATCHES = Counter("venue_gateway_command_batches_total", "Command batches appended")
 REPORTS = Counter("venue_gateway_reports_total", "Reports handed to FIX sessions")
 EVT_SEQ = Gauge("venue_gateway_event_seq", "Last event-stream sequence applied")
+_LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+APPEND_ACK = Histogram(
+    "venue_gateway_command_append_seconds",
+    "Command batch appended to the command log until JetStream acknowledged it",
+    buckets=_LATENCY_BUCKETS,
+)
+ROUND_TRIP = Histogram(
+    "venue_gateway_command_round_trip_seconds",
+    "First request of a command batch handed over until the batch's events are applied and"
+    " their reports written: the venue's part of an order's latency (without the FIX client's"
+    " socket hops)",
+    buckets=_LATENCY_BUCKETS,
+)
 
 KILL_SWITCH_SUBJECT = "venue.ctl.kill-switch"
 ACK_WAIT_S = 0.002
@@ -153,6 +168,9 @@ class Gateway:
         self._wake = asyncio.Event()
         self._unacked: collections.deque[tuple[asyncio.Future[int], bytes, str]] = collections.deque()
         self._batch_id = 0
+        self._pending_since = 0.0  # perf_counter when the first pending record was submitted
+        self._round_trips: dict[int, float] = {}  # command seq -> its batch's _pending_since
+        self._answered = 0  # the command seq the last event record answered
         self.delivered: dict[str, int] = {}
         self.delivered_before: dict[str, int] = {}  # as loaded at start
         self.book.reported = self.delivered_before  # (the same dict: filled in by _load_delivered)
@@ -172,6 +190,8 @@ class Gateway:
 
     # ------------------------------------------------------------ commands out
     def submit(self, record: bytes, meta: RequestMeta) -> None:
+        if not self._pending:
+            self._pending_since = time.perf_counter()
         self._pending.append((record, meta))
         self._wake.set()
 
@@ -180,6 +200,7 @@ class Gateway:
         pending = self._pending
         if max_batch and len(pending) > max_batch:
             batch, self._pending = pending[:max_batch], pending[max_batch:]
+            self._pending_since = time.perf_counter()
         else:
             batch, self._pending = pending, []
         self._batch_id += 1
@@ -204,14 +225,26 @@ class Gateway:
                 await asyncio.wait([self._unacked[-1][0]], timeout=ACK_WAIT_S)
             self._wake.clear()
             while self._pending:
+                since = self._pending_since
                 payload = self.command_batch(max_batch)
                 msg_id = f"{self.source}:{self.clock.now_ns()}:{self._batch_id}"
                 future = await self.bus.append_nowait(
                     StreamKind.COMMANDS, payload, msg_id=msg_id, shard=self.config.engine.shard
                 )
+                future.add_done_callback(functools.partial(self._acked, since, time.perf_counter()))
                 self._unacked.append((future, payload, msg_id))
                 BATCHES.inc()
                 self._reap()
+
+    def _acked(self, since: float, appended: float, future: asyncio.Future[int]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        APPEND_ACK.observe(time.perf_counter() - appended)
+        seq = future.result()
+        if seq > self._answered:  # (else its events came first: not measured)
+            if len(self._round_trips) > 100_000:  # answers that never came (cannot happen)
+                self._round_trips.clear()
+            self._round_trips[seq] = since
 
     def _reap(self) -> None:
         while self._unacked and self._unacked[0][0].done():
@@ -248,6 +281,7 @@ class Gateway:
         events = _order_events(env.body) if env.body else []
         reports = self.book.apply(seq, events, metas)
         self.app.settle(metas)
+        self._answered = env.answers
         self.evt_seq = seq
         EVT_SEQ.set(seq)
         return reports
@@ -319,6 +353,9 @@ class Gateway:
             self.ready.set()
         async for rec in self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard):
             self.deliver(self.on_event_record(rec.seq, rec.payload))
+            since = self._round_trips.pop(self._answered, None)
+            if since is not None:
+                ROUND_TRIP.observe(time.perf_counter() - since)
             if not self.ready.is_set() and rec.seq >= catch_up_to:
                 self.ready.set()
 

@@ -144,3 +144,26 @@ async def test_self_trade_prevention_mode_tag_is_accepted(stack_factory: Callabl
         got = [await report(alpha), await report(alpha)]
         assert [(s(m, 11), s(m, 150)) for m in got] == [("a2", "0"), ("a2", "4")]
         assert "self-trade" in s(got[1], 58)
+
+
+async def test_the_gateway_measures_the_venues_part_of_the_latency(stack_factory: Callable[..., Any]) -> None:
+    """Each command batch is timed twice (Prometheus histograms): its JetStream append, and
+    from its first request to its reports written; an order's round trip lands in both."""
+    from prometheus_client import REGISTRY
+
+    def count(name: str) -> float:
+        return REGISTRY.get_sample_value(f"{name}_count") or 0.0
+
+    names = ("venue_gateway_command_append_seconds", "venue_gateway_command_round_trip_seconds")
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        before = [count(n) for n in names]
+        alpha.send("D", nos("a1", "1", "0.5", "60000"))
+        assert s(await report(alpha), 150) == "0"
+        await asyncio.sleep(0.05)  # (the histogram is observed right after the write)
+        appended, round_trip = (count(n) - b for n, b in zip(names, before, strict=True))
+        assert appended >= 1 and round_trip >= 1
+        total = REGISTRY.get_sample_value("venue_gateway_command_round_trip_seconds_sum") or 0.0
+        assert 0 < total < 60
