@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime
 import time
 from pathlib import Path
 
@@ -31,13 +32,13 @@ import msgspec
 from prometheus_client import Counter, Gauge
 
 from engine import wire
-from engine.commands import AdvanceClock
+from engine.commands import AdvanceClock, EndOfSession
 from engine.core import MatchingEngine
 from engine.snapshots import SnapshotStore
 from venue.bus.envelope import Envelope, decode_envelope, encode_envelope
 from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock, SystemClock
-from venue.config import Config, EngineConfig
+from venue.config import Config, EngineConfig, session_end_time
 from venue.gctune import tune_gc
 from venue.logs import get_logger
 
@@ -155,21 +156,72 @@ class EngineService:
             await self.flush()
 
 
-class ClockTicker:
-    """Appends AdvanceClock to the command log every ``interval_s`` (GTD expiry)."""
+def session_end_between(after_ns: int, upto_ns: int, end: datetime.time) -> int | None:
+    """The latest end of a trading day (``end``, UTC, every day) in ``(after_ns, upto_ns]``, in
+    ns since the epoch; None when there is none."""
+    upto = datetime.datetime.fromtimestamp(upto_ns / 1e9, datetime.UTC)
+    boundary = datetime.datetime.combine(upto.date(), end, datetime.UTC)
+    boundary_ns = int(boundary.timestamp()) * 1_000_000_000
+    if boundary_ns > upto_ns:
+        boundary_ns -= 86_400 * 1_000_000_000
+    return boundary_ns if boundary_ns > after_ns else None
 
-    def __init__(self, bus: Bus, clock: Clock, shard: str = "0", interval_s: float = 1.0) -> None:
+
+class ClockTicker:
+    """Appends AdvanceClock to the command log every ``interval_s`` (GTD expiry), and
+    EndOfSession for every instrument when the trading day ends (``session_end``, UTC): DAY
+    orders expire, and the gateways forget the day's finished orders.
+
+    The day's end is judged against the newest command in the log, so an end that passed
+    while the venue was down is caught up at start. Each end's EndOfSession carries the
+    ``Nats-Msg-Id`` ``eos-<shard>-<end>``: tickers of several engine replicas append it once."""
+
+    def __init__(
+        self, bus: Bus, clock: Clock, shard: str = "0", interval_s: float = 1.0,
+        session_end: datetime.time | None = None,
+    ) -> None:
         self.bus, self.clock, self.shard, self.interval_s = bus, clock, shard, interval_s
+        self.session_end = session_end
+        self._batch = 0
+        self._last_ns = 0  # the newest command time known to be in the log
+
+    async def start(self) -> None:
+        """Learn the newest command time in the log (0: an empty log)."""
+        last = await self.bus.last(StreamKind.COMMANDS)
+        if last is None:
+            return
+        with contextlib.suppress(msgspec.DecodeError, ValueError, IndexError):
+            body = decode_envelope(last.payload).body
+            if len(body) >= wire.CMD_SIZE:
+                self._last_ns = wire.decode_command(body[-wire.CMD_SIZE:])[2]
+
+    async def tick(self) -> None:
+        now = self.clock.now_ns()
+        await self._append(AdvanceClock(seq=0, ts=now))
+        if self.session_end is not None and self._last_ns:
+            end = session_end_between(self._last_ns, now, self.session_end)
+            if end is not None:
+                log.info("trading day ends: EndOfSession appended", end_ns=end)
+                await self._append(EndOfSession(seq=0, ts=now, instrument=0), msg_id=f"eos-{self.shard}-{end}")
+        self._last_ns = now
+
+    async def _append(self, command: AdvanceClock | EndOfSession, msg_id: str | None = None) -> None:
+        self._batch += 1
+        env = Envelope(1, "cmd", "clock", self._batch, 0, 1, wire.encode_command(command))
+        await self.bus.append(StreamKind.COMMANDS, encode_envelope(env), msg_id=msg_id, shard=self.shard)
 
     async def run(self) -> None:
-        batch = 0
+        while True:
+            try:
+                await self.start()
+                break
+            except Exception as exc:  # the bus reconnects by itself
+                log.warning("clock ticker cannot read the command log yet", error=str(exc))
+                await asyncio.sleep(self.interval_s)
         while True:
             await asyncio.sleep(self.interval_s)
-            batch += 1
-            body = wire.encode_command(AdvanceClock(seq=0, ts=self.clock.now_ns()))
-            env = Envelope(1, "cmd", "clock", batch, 0, 1, body)
             try:
-                await self.bus.append(StreamKind.COMMANDS, encode_envelope(env), shard=self.shard)
+                await self.tick()
             except Exception as exc:  # the bus reconnects by itself; skip this tick
                 log.warning("clock tick not appended", error=str(exc))
 
@@ -182,7 +234,8 @@ async def run(config: Config) -> None:
     await bus.ensure_streams()
     store = SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots)
     service = EngineService(bus, store, config.engine, source=f"engine-{config.engine.shard}")
-    ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard).run())
+    end = session_end_time(config.engine.session_end_utc) if config.engine.session_end_utc else None
+    ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end).run())
     tune_gc()
     try:
         await service.run()

@@ -8,6 +8,7 @@ things that differ per machine: ``VENUE_DATA_DIR``, ``VENUE_NATS_URL``,
 
 from __future__ import annotations
 
+import datetime
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +20,16 @@ import msgspec
 
 from venue.fixedpoint import NotANumber, parse_decimal
 from venue.ids import OPERATOR_ID
+
+
+def session_end_time(text: str) -> datetime.time | None:
+    """``"HH:MM"`` as a time of day (UTC by convention); None when it is not one."""
+    hours, sep, minutes = text.partition(":")
+    if not sep or len(hours) != 2 or len(minutes) != 2 or not (hours + minutes).isdigit():
+        return None
+    if int(hours) > 23 or int(minutes) > 59:
+        return None
+    return datetime.time(int(hours), int(minutes))
 
 
 class ConfigError(Exception):
@@ -58,6 +69,9 @@ class EngineConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     snapshot_every: int = 100_000
     snapshot_interval_s: float = 60.0
     keep_snapshots: int = 3
+    # UTC time of day at which the trading day ends: DAY orders expire (EndOfSession) and the
+    # gateways forget the day's finished orders. "" = never.
+    session_end_utc: str = "00:00"
 
 
 class FixSessionEntry(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -240,6 +254,10 @@ def _check(config: Config) -> None:
         raise ConfigError("fix.store_flush_ms must be in (0, 1000]")
     if config.fix.store_memory_messages < 1:
         raise ConfigError("fix.store_memory_messages must be at least 1")
+    if config.engine.session_end_utc and session_end_time(config.engine.session_end_utc) is None:
+        raise ConfigError(
+            f"engine.session_end_utc = {config.engine.session_end_utc!r} is not a time of day HH:MM (UTC), or \"\""
+        )
     if not 0 < config.writer.batch_wait_ms <= 10_000:
         raise ConfigError("writer.batch_wait_ms must be in (0, 10000]")
     if bool(config.fix.tls_cert) != bool(config.fix.tls_key):

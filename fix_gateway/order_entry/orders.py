@@ -145,6 +145,7 @@ class OrderBook:
     # process started (Gateway.delivered_before): replaying the log, those ExecutionReports
     # are counted (ExecIDs stay the same) but not built again
     reported: dict[str, int] = field(default_factory=dict)
+    days_ended: int = 0  # EndOfSession (all instruments) events seen: see end_of_day
     _n: int = 0
     _evt_seq: int = 0
 
@@ -357,6 +358,23 @@ class OrderBook:
         self._n += 1
         out.append(Report(meta.session, "r", list(fields), self._evt_seq))
 
+    def _acknowledged(self, ev: c.Acknowledged, meta: RequestMeta | None, out: list[Report]) -> None:
+        if ev.command == c.CmdType.END_OF_SESSION and ev.instrument == 0:
+            self.end_of_day()
+
+    def end_of_day(self) -> int:
+        """The trading day ended (EndOfSession for every instrument, in the event log, so a
+        replay forgets at the same point): forget the orders that are done. Their ClOrdIDs
+        may be used again (FIX asks ClOrdIDs to be unique within a trading day) and status
+        requests no longer find them; live orders (GTC, GTD) and every ClOrdID they carried
+        stay. This bounds the gateway's memory by a day's orders. Returns how many went."""
+        done = [oid for oid, o in self.orders.items() if not o.live]
+        for oid in done:
+            del self.orders[oid]
+        self.by_cl_ord_id = {k: o for k, o in self.by_cl_ord_id.items() if o.live}
+        self.days_ended += 1
+        return len(done)
+
     # ------------------------------------------------------------ status (answered locally)
     def status_report(self, o: Order, out: list[Report], evt_seq: int, extra: dict[str, object] | None = None) -> None:
         self._evt_seq, self._n = evt_seq, 0
@@ -372,5 +390,6 @@ _HANDLERS: dict[type, Callable[[OrderBook, object, RequestMeta | None, list[Repo
     c.OrderReplaced: OrderBook._replaced,  # type: ignore[dict-item]
     c.OrderTriggered: OrderBook._triggered,  # type: ignore[dict-item]
     c.MassCanceled: OrderBook._mass_canceled,  # type: ignore[dict-item]
+    c.Acknowledged: OrderBook._acknowledged,  # type: ignore[dict-item]
 }
 HANDLED_EVENTS = frozenset(_HANDLERS)

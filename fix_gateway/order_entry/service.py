@@ -279,7 +279,11 @@ class Gateway:
         env = decode_envelope(payload)
         metas = {m.seq: m for m in decode_meta(env.meta)}
         events = _order_events(env.body) if env.body else []
+        days, held = self.book.days_ended, len(self.book.orders)
         reports = self.book.apply(seq, events, metas)
+        if self.book.days_ended != days:
+            log.info("trading day ended: finished orders forgotten", evt_seq=seq,
+                     forgotten=held - len(self.book.orders), live=len(self.book.orders))
         self.app.settle(metas)
         self._answered = env.answers
         self.evt_seq = seq

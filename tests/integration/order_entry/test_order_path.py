@@ -167,3 +167,44 @@ async def test_the_gateway_measures_the_venues_part_of_the_latency(stack_factory
         assert appended >= 1 and round_trip >= 1
         total = REGISTRY.get_sample_value("venue_gateway_command_round_trip_seconds_sum") or 0.0
         assert 0 < total < 60
+
+
+async def test_the_trading_day_ends_day_orders_expire_and_finished_clordids_are_free(
+    stack_factory: Callable[..., Any],
+) -> None:
+    """The engine's ticker appends EndOfSession when the day ends (here: its clock jumps past
+    midnight UTC): the DAY order is reported expired, the GTC order stays live, and the
+    gateway forgets the finished orders, so their ClOrdIDs may be used again."""
+    import datetime
+
+    from engine.service import ClockTicker
+    from venue.clock import TestClock
+
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        gateway = await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        alpha.send("D", nos("a-day", "1", "0.1", "59000"))
+        alpha.send("D", nos("a-gtc", "1", "0.1", "58000", t59="1"))
+        assert [s(await report(alpha), 150) for _ in range(2)] == ["0", "0"]
+
+        tomorrow = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)
+        past_midnight = datetime.datetime.combine(tomorrow, datetime.time(0, 0, 1), datetime.UTC)
+        ticker = ClockTicker(stack.bus, TestClock(int(past_midnight.timestamp()) * 1_000_000_000),
+                             session_end=datetime.time(0, 0))
+        await ticker.start()
+        await ticker.tick()
+        expired = await report(alpha)
+        assert (s(expired, 11), s(expired, 150), s(expired, 39)) == ("a-day", "C", "C")
+        for _ in range(100):
+            if gateway.book.days_ended:
+                break
+            await asyncio.sleep(0.02)
+        assert [o.cl_ord_id for o in gateway.book.orders.values()] == ["a-gtc"]
+
+        alpha.send("D", nos("a-day", "1", "0.1", "57000"))  # free again: a new order
+        again = await report(alpha)
+        assert (s(again, 11), s(again, 150)) == ("a-day", "0")
+        alpha.send("D", nos("a-gtc", "1", "0.1", "57000"))  # still live: a duplicate
+        dup = await report(alpha)
+        assert (s(dup, 150), s(dup, 103)) == ("8", "6")

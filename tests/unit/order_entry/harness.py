@@ -89,6 +89,13 @@ class Core:
         return reports
 
 
+    def end_of_session(self) -> list[Report]:
+        """The ticker's EndOfSession (every instrument) through the engine and the projection."""
+        self.evt_seq += 1
+        events = self.engine.apply(c.EndOfSession(seq=10_000 + self.evt_seq, ts=self.clock.now_ns()))
+        return self.book.apply(self.evt_seq, events, {})
+
+
 def fields(report: Report) -> dict[int, str]:
     return {tag: v.decode() if isinstance(v, bytes) else str(v) for tag, v in expand(report.fields)}
 

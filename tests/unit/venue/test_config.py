@@ -53,6 +53,8 @@ def test_environment_overrides_the_file() -> None:
         ("[[firms]]\nid='F'\n[[users]]\nusername='u'\nfirm='F'\n", "password"),
         ("[writer]\nbatch_wait_ms = 0\n", "writer.batch_wait_ms must be in (0, 10000]"),
         ("[fix]\nstore_memory_messages = 0\n", "fix.store_memory_messages must be at least 1"),
+        ("[engine]\nsession_end_utc = '24:00'\n", "engine.session_end_utc = '24:00' is not a time of day"),
+        ("[engine]\nsession_end_utc = '9:30'\n", "is not a time of day HH:MM"),
     ],
 )
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, needle: str) -> None:
@@ -76,3 +78,17 @@ def test_writer_and_store_memory_keys(tmp_path: Path) -> None:
     config = load_config(path, env={})
     assert (config.writer.batch_wait_ms, config.fix.store_memory_messages) == (20.0, 5000)
     assert (load_config(None, env={}).writer.batch_wait_ms) == 100.0
+
+
+def test_session_end_key(tmp_path: Path) -> None:
+    import datetime
+
+    from venue.config import session_end_time
+
+    path = tmp_path / "venue.toml"
+    path.write_text("[engine]\nsession_end_utc = '21:30'\n")
+    assert load_config(path, env={}).engine.session_end_utc == "21:30"
+    assert session_end_time("21:30") == datetime.time(21, 30)
+    assert load_config(None, env={}).engine.session_end_utc == "00:00"
+    path.write_text("[engine]\nsession_end_utc = ''\n")  # never
+    assert load_config(path, env={}).engine.session_end_utc == ""

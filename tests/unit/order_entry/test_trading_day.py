@@ -1,0 +1,62 @@
+"""The end of the trading day (EndOfSession in the log): DAY orders expire, the gateway
+forgets the day's finished orders and their ClOrdIDs become free; live orders stay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fix_gateway.order_entry.orders import OrderBook
+from tests.unit.order_entry.harness import ALPHA, BETA, Core, fields, order
+
+
+def test_day_orders_expire_and_finished_orders_are_forgotten() -> None:
+    core = Core()
+    core.send(ALPHA, "D", order("day", "1", "0.1", "59000"))  # TimeInForce absent: Day
+    core.send(ALPHA, "D", order("gtc", "1", "0.1", "58000", t59="1"))
+    core.send(ALPHA, "D", order("filled", "2", "0.1", "61000", t59="1"))
+    core.pump()
+    core.send(BETA, "D", order("taker", "1", "0.1", "61000"))  # fills ALPHA's "filled"
+    core.pump()
+    assert len(core.book.orders) == 4
+
+    reports = core.end_of_session()
+    expired = [fields(r) for r in reports if r.session == ALPHA]
+    assert [(f[11], f[150], f[39]) for f in expired] == [("day", "C", "C")]
+    # live: only the GTC order; the filled, expired and taker orders are forgotten
+    assert [o.cl_ord_id for o in core.book.orders.values()] == ["gtc"]
+    assert core.book.find("ALPHA-1", "filled") is None and core.book.find("ALPHA-1", "day") is None
+
+    # a finished order's ClOrdID is free again; the live order's is still taken
+    assert core.send(ALPHA, "D", order("filled", "1", "0.1", "57000")) == []
+    [dup] = core.send(ALPHA, "D", order("gtc", "1", "0.1", "57000"))
+    assert (dup.get(39), dup.get(103)) == (b"8", b"6")
+    [new] = core.pump()
+    assert (fields(new)[11], fields(new)[150]) == ("filled", "0")
+    # the live order is still there to cancel
+    core.send(ALPHA, "F", [(41, "gtc"), (11, "gtc-x"), (55, "BTC-USD"), (54, "1"), (60, "20261122-00:00:00")])
+    [canceled] = core.pump()
+    assert (fields(canceled)[150], fields(canceled)[41]) == ("4", "gtc")
+
+
+def test_a_replay_forgets_at_the_same_point() -> None:
+    """The roll is an event in the log: a book replaying the same event records ends with
+    the same orders and ClOrdIDs as the one that saw them live."""
+    core = Core()
+    replica = OrderBook(core.refdata, core.book.fix44, core.book.transact_time)
+    live_apply = core.book.apply
+
+    def both(evt_seq: int, events: Any, metas: Any) -> Any:
+        events = list(events)
+        replica.apply(evt_seq, events, metas)
+        return live_apply(evt_seq, events, metas)
+
+    core.book.apply = both  # type: ignore[method-assign]
+    core.send(ALPHA, "D", order("a", "1", "0.1", "59000"))
+    core.send(ALPHA, "D", order("b", "1", "0.1", "59000", t59="1"))
+    core.pump()
+    core.end_of_session()
+    core.send(ALPHA, "D", order("a", "1", "0.1", "59000"))
+    core.pump()
+    assert replica.days_ended == core.book.days_ended == 1
+    assert sorted(replica.by_cl_ord_id) == sorted(core.book.by_cl_ord_id) == [("ALPHA-1", "a"), ("ALPHA-1", "b")]
+    assert sorted(replica.orders) == sorted(core.book.orders)
