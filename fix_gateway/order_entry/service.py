@@ -47,6 +47,7 @@ from venue.ids import IdAllocator
 from venue.logs import get_logger
 
 from .app import OrderEntryApplication
+from .book_snapshots import BookSnapshotStore, encode_book
 from .orders import HANDLED_EVENTS, OrderBook, Report
 from .refdata import RefData
 from .requests import TAG_STP_MODE, SessionContext
@@ -128,8 +129,10 @@ class Gateway:
         *,
         clock: Clock | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        book_snapshots: BookSnapshotStore | None = None,
     ) -> None:
         self.config = config
+        self.book_snapshots = book_snapshots  # None: no order-book snapshots (replay from 1)
         self.bus = bus
         self.pool = pool
         self.refdata = refdata
@@ -176,7 +179,9 @@ class Gateway:
         self.book.reported = self.delivered_before  # (the same dict: filled in by _load_delivered)
         self._delivered_dirty: set[str] = set()
         self.evt_seq = 0
+        self._days_snapshotted = 0  # book.days_ended when the last snapshot was started
         self._tasks: list[asyncio.Task[Any]] = []
+        self._background: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
 
     # ------------------------------------------------------------ authentication
@@ -353,15 +358,34 @@ class Gateway:
                 log.warning("delivery mark not saved", error=str(exc))
 
     async def _consume(self, catch_up_to: int) -> None:
-        if catch_up_to == 0:
+        if catch_up_to <= self.evt_seq:
             self.ready.set()
         async for rec in self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard):
             self.deliver(self.on_event_record(rec.seq, rec.payload))
+            if self.book.days_ended != self._days_snapshotted:  # a trading day ended
+                self._days_snapshotted = self.book.days_ended
+                if self.book_snapshots is not None:
+                    task = asyncio.create_task(self._snapshot_book(rec.seq, encode_book(self.book, rec.seq)))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
             since = self._round_trips.pop(self._answered, None)
             if since is not None:
                 ROUND_TRIP.observe(time.perf_counter() - since)
             if not self.ready.is_set() and rec.seq >= catch_up_to:
                 self.ready.set()
+
+    async def _snapshot_book(self, evt_seq: int, body: bytes) -> None:
+        """Write the book as of ``evt_seq`` once the reports up to it are persisted (the
+        sessions' stores flushed): a restart from it replays only what came after."""
+        assert self.book_snapshots is not None
+        try:
+            for session in list(self.acceptor.sessions.values()):
+                await session.store.flush()
+            path = await asyncio.to_thread(self.book_snapshots.save, evt_seq, body)
+        except Exception as exc:  # the database may be away: the next day's end tries again
+            log.warning("order book snapshot not written", evt_seq=evt_seq, error=str(exc))
+            return
+        log.info("order book snapshot written", evt_seq=evt_seq, path=str(path), bytes=len(body))
 
     # ------------------------------------------------------------ kill switch
     def kill_switch(self, firm: str, killed: bool) -> None:
@@ -386,6 +410,13 @@ class Gateway:
         await self._load_delivered()
         await self.acceptor.open_stores()  # replayed reports a session missed are stored as sent
         catch_up_to = await self.bus.last_seq(StreamKind.EVENTS)
+        snap = self.book_snapshots.latest(self.refdata, catch_up_to) if self.book_snapshots else None
+        if snap is not None:  # replay only what came after the last trading day's end
+            self.book.orders, self.book.by_cl_ord_id = snap.orders, snap.by_cl_ord_id
+            self.book.days_ended = self._days_snapshotted = snap.days_ended
+            self.evt_seq = snap.evt_seq
+            EVT_SEQ.set(snap.evt_seq)
+            log.info("order book loaded from snapshot", evt_seq=snap.evt_seq, orders=len(snap.orders))
         self._tasks += [
             asyncio.create_task(self._consume(catch_up_to)),
             asyncio.create_task(self._flusher()),
@@ -403,9 +434,9 @@ class Gateway:
                 break
             await asyncio.sleep(0.02)
             self._reap()
-        for t in self._tasks:
+        for t in [*self._tasks, *self._background]:
             t.cancel()
-        for t in self._tasks:
+        for t in [*self._tasks, *self._background]:
             with contextlib.suppress(BaseException):
                 await t
 
@@ -435,7 +466,8 @@ async def run(config: Config) -> None:
         )
         if config.fix.store == "postgres" else (lambda sid: MemoryMessageStore())
     )
-    gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config))
+    snapshots = BookSnapshotStore(config.data_dir / "snapshots", config.fix.gateway_id)
+    gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config), book_snapshots=snapshots)
     await gateway.start()
     tune_gc()
     try:

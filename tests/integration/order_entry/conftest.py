@@ -17,6 +17,7 @@ import pytest
 from engine.service import EngineService
 from engine.snapshots import SnapshotStore
 from fix_gateway.client import FixClient
+from fix_gateway.order_entry.book_snapshots import BookSnapshotStore
 from fix_gateway.order_entry.refdata import RefData
 from fix_gateway.order_entry.service import Gateway
 from fix_gateway.stores.postgres import MEMORY_LIMIT, postgres_store_factory
@@ -41,6 +42,7 @@ class Stack:
     gateway: Gateway | None = None
     tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     clients: list[FixClient] = field(default_factory=list)
+    book_snapshots: BookSnapshotStore | None = None
 
     @property
     def port(self) -> int:
@@ -60,7 +62,7 @@ class Stack:
         async with self.pool.acquire() as conn:
             refdata = await RefData.load(conn)
         factory = postgres_store_factory(self.pool, memory_limit=store_memory_messages)
-        self.gateway = Gateway(self.config, self.bus, self.pool, refdata, factory)
+        self.gateway = Gateway(self.config, self.bus, self.pool, refdata, factory, book_snapshots=self.book_snapshots)
         await self.gateway.start()
         return self.gateway
 
@@ -125,7 +127,8 @@ def stack_factory(nats_url: str, database_url: str, tmp_path: Path) -> Callable[
             await conn.execute("UPDATE firms SET killed = false")
             await seed(conn, config)
             await bootstrap(conn, bus, config, SystemClock())
-        stack = Stack(config, bus, pool, nats_url, tmp_path / config.bus.subject_prefix)
+        tmp = tmp_path / config.bus.subject_prefix
+        stack = Stack(config, bus, pool, nats_url, tmp, book_snapshots=BookSnapshotStore(tmp / "book-snapshots"))
         made.append(stack)
         try:
             yield stack

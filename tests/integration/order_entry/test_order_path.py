@@ -208,3 +208,61 @@ async def test_the_trading_day_ends_day_orders_expire_and_finished_clordids_are_
         alpha.send("D", nos("a-gtc", "1", "0.1", "57000"))  # still live: a duplicate
         dup = await report(alpha)
         assert (s(dup, 150), s(dup, 103)) == ("8", "6")
+
+
+async def test_a_gateway_restarted_after_a_days_end_starts_from_its_book_snapshot(
+    stack_factory: Callable[..., Any],
+) -> None:
+    """At the day's end the gateway writes its (small: live orders only) book once the
+    reports are persisted; a restarted gateway loads it and replays only what followed,
+    and still knows the live orders and the ClOrdIDs in use."""
+    import datetime
+
+    from engine.service import ClockTicker
+    from venue.clock import TestClock
+
+    async with stack_factory() as stack:
+        assert stack.book_snapshots is not None
+        await stack.start_engine()
+        await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        alpha.send("D", nos("a-day", "1", "0.1", "59000"))
+        alpha.send("D", nos("a-gtc", "1", "0.1", "58000", t59="1"))
+        assert [s(await report(alpha), 150) for _ in range(2)] == ["0", "0"]
+        tomorrow = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)
+        past_midnight = datetime.datetime.combine(tomorrow, datetime.time(0, 0, 1), datetime.UTC)
+        ticker = ClockTicker(stack.bus, TestClock(int(past_midnight.timestamp()) * 1_000_000_000),
+                             session_end=datetime.time(0, 0))
+        await ticker.start()
+        await ticker.tick()
+        assert s(await report(alpha), 150) == "C"
+        for _ in range(250):
+            if stack.book_snapshots._files():
+                break
+            await asyncio.sleep(0.02)
+        [snap_file] = stack.book_snapshots._files()
+        alpha.send("D", nos("a-after", "1", "0.1", "57000", t59="1"))  # after the snapshot
+        assert s(await report(alpha), 150) == "0"
+
+        await stack.crash_gateway()
+        loaded: list[Any] = []
+        latest = stack.book_snapshots.latest
+
+        def spy(*args: Any) -> Any:
+            loaded.append(latest(*args))
+            return loaded[-1]
+
+        stack.book_snapshots.latest = spy  # type: ignore[method-assign]
+        gateway = await stack.start_gateway()
+        assert loaded and loaded[0] is not None and f"{loaded[0].evt_seq:020d}" in snap_file.name
+        assert sorted(o.cl_ord_id for o in gateway.book.orders.values()) == ["a-after", "a-gtc"]
+
+        await alpha.close()
+        await alpha.connect("127.0.0.1", stack.port, reset=False)
+        again = alpha
+        again.send("F", [(41, "a-gtc"), (11, "a-gtc-x"), (1, "ALPHA-1"), (55, "BTC-USD"), (54, "1"),
+                         (60, "20261122-00:00:00")])
+        canceled = await report(again)
+        assert (s(canceled, 150), s(canceled, 41)) == ("4", "a-gtc")
+        again.send("D", nos("a-day", "1", "0.1", "57000"))  # forgotten at the day's end: free
+        assert s(await report(again), 150) == "0"
