@@ -191,17 +191,39 @@ def cmd_certification(args: argparse.Namespace, config: Config) -> int:
     return int(run_main(argv))
 
 
+def _running_nats_url(config: Config) -> str:
+    """The NATS of the running venue (or the configured external one)."""
+    info = read_runtime(config.data_dir)
+    nats_url = config.bus.url or (str(info["nats_url"]) if info and pid_alive(info.get("pid")) else "")
+    if not nats_url:
+        raise CliError("no running venue found (start it with `venue up`, or set VENUE_NATS_URL)")
+    return nats_url
+
+
 def cmd_kill_switch(args: argparse.Namespace, config: Config) -> int:
     from venue.killswitch import kill_switch
 
     async def go() -> None:
-        info = read_runtime(config.data_dir)
-        nats_url = config.bus.url or (str(info["nats_url"]) if info and pid_alive(info.get("pid")) else "")
-        if not nats_url:
-            raise CliError("no running venue found (start it with `venue up`, or set VENUE_NATS_URL)")
+        nats_url = _running_nats_url(config)
         async with database(config) as conn:
             try:
                 result = await kill_switch(conn, nats_url, config, args.firm, release=args.release)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+        print(result)
+
+    _run(go())
+    return 0
+
+
+def cmd_end_of_session(args: argparse.Namespace, config: Config) -> int:
+    from venue.end_of_session import end_of_session
+
+    async def go() -> None:
+        nats_url = _running_nats_url(config)
+        async with database(config) as conn:
+            try:
+                result = await end_of_session(conn, nats_url, config, args.symbol)
             except ValueError as exc:
                 raise CliError(str(exc)) from None
         print(result)
@@ -263,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     kill.add_argument("--release", action="store_true", help="allow the firm to trade again")
     kill.set_defaults(func=cmd_kill_switch)
 
+    eos = sub.add_parser(
+        "end-of-session", help="end the trading day now (DAY orders expire), or one instrument's session"
+    )
+    eos.add_argument("symbol", nargs="?", help="only this instrument's DAY orders expire (the day goes on)")
+    eos.set_defaults(func=cmd_end_of_session)
     cert = sub.add_parser("certification", help="FIX conformance: serve the profile or run scripts")
     cert_sub = cert.add_subparsers(dest="action", required=True)
     serve = cert_sub.add_parser("serve", help="acceptor with the conformance profile (no NATS/PostgreSQL)")

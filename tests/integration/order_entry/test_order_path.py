@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from fix_gateway.client import FixClient
 from fix_gateway.codec import FixMessage
 
@@ -266,3 +268,34 @@ async def test_a_gateway_restarted_after_a_days_end_starts_from_its_book_snapsho
         assert (s(canceled, 150), s(canceled, 41)) == ("4", "a-gtc")
         again.send("D", nos("a-day", "1", "0.1", "57000"))  # forgotten at the day's end: free
         assert s(await report(again), 150) == "0"
+
+
+async def test_an_operator_ends_the_session_of_one_instrument_then_the_day(stack_factory: Callable[..., Any]) -> None:
+    """``venue end-of-session [SYMBOL]``: one instrument's DAY orders expire (the day goes
+    on), then the whole day ends; the command's answer is read back from the event stream."""
+    from venue.end_of_session import end_of_session
+
+    async with stack_factory() as stack:
+        await stack.start_engine()
+        gateway = await stack.start_gateway()
+        alpha = await stack.client("ALPHA")
+        alpha.send("D", nos("a-btc", "1", "0.1", "59000"))
+        alpha.send("D", nos("a-eth", "1", "1", "2900", symbol="ETH-USD"))
+        assert [s(await report(alpha), 150) for _ in range(2)] == ["0", "0"]
+        async with stack.pool.acquire() as conn:
+            with pytest.raises(ValueError, match="unknown instrument"):
+                await end_of_session(conn, stack.nats_url, stack.config, "DOGE-USD")
+            assert await end_of_session(conn, stack.nats_url, stack.config, "BTC-USD") == (
+                "session of BTC-USD ended: 1 DAY order(s) expired"
+            )
+            expired = await report(alpha)
+            assert (s(expired, 11), s(expired, 150)) == ("a-btc", "C")
+            assert gateway.book.days_ended == 0
+            result = await end_of_session(conn, stack.nats_url, stack.config)
+            assert result.startswith("trading day ended: 1 DAY order(s) expired")
+            assert s(await report(alpha), 11) == "a-eth"
+        for _ in range(100):
+            if gateway.book.days_ended:
+                break
+            await asyncio.sleep(0.02)
+        assert gateway.book.days_ended == 1 and gateway.book.orders == {}
