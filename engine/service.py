@@ -9,7 +9,8 @@ Invariants:
   ``VENUE_EVT`` (``Envelope.answers == N``, the command batch's ``meta`` copied along), in
   the order of N, with no gap: publishes carry ``Nats-Expected-Last-Sequence``, so if one is
   lost every later one fails too, and the service stops (the supervisor restarts it).
-- Restart = newest intact snapshot whose sequence is at most the last answered command, then
+- Restart = newest intact snapshot of this command stream (``Bus.stream_id``)
+  whose sequence is at most the last answered command, then
   replay of the command stream after it; events for records already answered are not
   published again. Same commands in, same events out, bit for bit (the state hash proves it).
 - A snapshot is taken only when every event published so far is acknowledged.
@@ -74,13 +75,15 @@ class EngineService:
         self._in_flight: collections.deque[asyncio.Future[int]] = collections.deque()
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
+        self._stream = 0  # the command stream's identity (Bus.stream_id; 0: not asked yet)
 
     async def recover(self) -> None:
         last = await self.bus.last(StreamKind.EVENTS)
         if last is not None:
             self.answered_seq = decode_envelope(last.payload).answers
             self._evt_last = last.seq
-        snap = self.snapshots.latest(max_seq=self.answered_seq)
+        self._stream = await self.bus.stream_id(StreamKind.COMMANDS)
+        snap = self.snapshots.latest(max_seq=self.answered_seq, stream=self._stream)
         if snap is not None:
             self.engine, self.applied_seq = snap.engine, snap.seq
         log.info(
@@ -139,7 +142,9 @@ class EngineService:
         await self.flush()
         if self.applied_seq == 0:
             return None
-        path = self.snapshots.save(self.applied_seq, self.engine)
+        if not self._stream:  # (snapshot before recover)
+            self._stream = await self.bus.stream_id(StreamKind.COMMANDS)
+        path = self.snapshots.save(self.applied_seq, self.engine, self._stream)
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
         SNAPSHOTS.inc()

@@ -2,8 +2,11 @@
 
 A file is written to a temporary name, fsynced, then renamed, so a crash never leaves a
 half-written snapshot under a real name. Header: magic, the command-stream sequence the state
-includes, the state hash; then the engine's ``snapshot()`` bytes. ``latest()`` verifies the
-hash after restoring and falls back to an older file if the newest is damaged.
+includes, the state hash, the identity of the command stream it was taken from
+(``Bus.stream_id``); then the engine's ``snapshot()`` bytes. ``latest()``
+verifies the hash after restoring and falls back to an older file if the newest is damaged;
+given a stream identity, it skips snapshots of another stream (a command log deleted and
+started again while the snapshots stayed), and files of the first format (no identity).
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from typing import NamedTuple
 
 from engine.core import MatchingEngine
 
-_HEADER = struct.Struct("<8sQQ")
-_MAGIC = b"VENUESN1"
+_HEADER = struct.Struct("<8sQQQ")
+_MAGIC = b"VENUESN2"
 
 
 class Snapshot(NamedTuple):
     seq: int  # last command-stream sequence included
     state_hash: int
     engine: MatchingEngine
+    stream: int  # the command stream's identity (Bus.stream_id)
 
 
 class SnapshotStore:
@@ -36,12 +40,12 @@ class SnapshotStore:
             return []
         return sorted(self.directory.glob(f"engine-{self.shard}-*.snap"))
 
-    def save(self, seq: int, engine: MatchingEngine) -> Path:
+    def save(self, seq: int, engine: MatchingEngine, stream: int = 0) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"engine-{self.shard}-{seq:020d}.snap"
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as f:
-            f.write(_HEADER.pack(_MAGIC, seq, engine.state_hash()))
+            f.write(_HEADER.pack(_MAGIC, seq, engine.state_hash(), stream))
             f.write(engine.snapshot())
             f.flush()
             os.fsync(f.fileno())
@@ -50,17 +54,19 @@ class SnapshotStore:
             old.unlink(missing_ok=True)
         return path
 
-    def latest(self, max_seq: int | None = None) -> Snapshot | None:
-        """The newest intact snapshot (with seq <= max_seq when given)."""
+    def latest(self, max_seq: int | None = None, stream: int | None = None) -> Snapshot | None:
+        """The newest intact snapshot (with seq <= max_seq, and of that stream, when given)."""
         for path in reversed(self._files()):
             try:
                 data = path.read_bytes()
-                magic, seq, state_hash = _HEADER.unpack_from(data)
+                magic, seq, state_hash, of_stream = _HEADER.unpack_from(data)
                 if magic != _MAGIC or (max_seq is not None and seq > max_seq):
+                    continue
+                if stream is not None and of_stream != stream:
                     continue
                 engine = MatchingEngine.restore(data[_HEADER.size :])
             except (OSError, ValueError, struct.error):
                 continue
             if engine.state_hash() == state_hash:
-                return Snapshot(seq, state_hash, engine)
+                return Snapshot(seq, state_hash, engine, of_stream)
         return None

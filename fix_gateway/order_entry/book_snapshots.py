@@ -7,7 +7,9 @@ is small; the gateway writes it then, and a restart loads it and replays only wh
 after: restart time is bounded by one day's events.
 
 File: ``<dir>/gateway-<gateway_id>-<evt_seq:020d>.snap``: magic, the event-stream sequence
-the book includes, CRC-32 of the body; then the body (msgpack). Written to a temporary name,
+the book includes, the event stream's identity (``Bus.stream_id``: a
+snapshot of a stream deleted and started again is never used), CRC-32 of the body; then the
+body (msgpack). Written to a temporary name,
 fsynced, then renamed: a crash never leaves a half-written file under a real name, and
 ``latest`` skips damaged files. Orders refer to instruments by symbol and get the current
 reference data's spec when loaded; a snapshot naming an instrument the gateway does not know
@@ -31,8 +33,8 @@ import msgspec
 from fix_gateway.order_entry.orders import Order, OrderBook
 from fix_gateway.order_entry.refdata import RefData
 
-_HEADER = struct.Struct("<8sQI")
-_MAGIC = b"VENUEGB1"
+_HEADER = struct.Struct("<8sQQI")
+_MAGIC = b"VENUEGB2"
 
 
 class _OrderImage(msgspec.Struct, array_like=True, frozen=True):
@@ -120,13 +122,13 @@ class BookSnapshotStore:
             return []
         return sorted(self.directory.glob(f"{self.prefix}*.snap"))
 
-    def save(self, evt_seq: int, body: bytes) -> Path:
+    def save(self, evt_seq: int, body: bytes, stream: int) -> Path:
         """Write a snapshot (blocking I/O: call it off the event loop)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{self.prefix}{evt_seq:020d}.snap"
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as f:
-            f.write(_HEADER.pack(_MAGIC, evt_seq, zlib.crc32(body)))
+            f.write(_HEADER.pack(_MAGIC, evt_seq, stream, zlib.crc32(body)))
             f.write(body)
             f.flush()
             os.fsync(f.fileno())
@@ -135,15 +137,15 @@ class BookSnapshotStore:
             old.unlink(missing_ok=True)
         return path
 
-    def latest(self, refdata: RefData, max_seq: int) -> BookSnapshot | None:
-        """The newest intact snapshot with ``evt_seq <= max_seq`` (the event stream's last
-        sequence: a snapshot beyond it belongs to another stream) that loads."""
+    def latest(self, refdata: RefData, max_seq: int, stream: int) -> BookSnapshot | None:
+        """The newest intact snapshot of event stream ``stream`` with ``evt_seq <= max_seq``
+        (the stream's last sequence) that loads."""
         for path in reversed(self._files()):
             try:
                 data = path.read_bytes()
-                magic, seq, crc = _HEADER.unpack_from(data)
+                magic, seq, of_stream, crc = _HEADER.unpack_from(data)
                 body = data[_HEADER.size:]
-                if magic != _MAGIC or seq > max_seq or zlib.crc32(body) != crc:
+                if magic != _MAGIC or seq > max_seq or of_stream != stream or zlib.crc32(body) != crc:
                     continue
                 snap = decode_book(body, refdata)
             except (OSError, ValueError, struct.error):

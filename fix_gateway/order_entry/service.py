@@ -180,6 +180,7 @@ class Gateway:
         self._delivered_dirty: set[str] = set()
         self.evt_seq = 0
         self._days_snapshotted = 0  # book.days_ended when the last snapshot was started
+        self._events_stream = 0  # the event stream's identity (Bus.stream_id; 0: not asked yet)
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
@@ -381,7 +382,9 @@ class Gateway:
         try:
             for session in list(self.acceptor.sessions.values()):
                 await session.store.flush()
-            path = await asyncio.to_thread(self.book_snapshots.save, evt_seq, body)
+            if not self._events_stream:  # (a snapshot before start() asked)
+                self._events_stream = await self.bus.stream_id(StreamKind.EVENTS)
+            path = await asyncio.to_thread(self.book_snapshots.save, evt_seq, body, self._events_stream)
         except Exception as exc:  # the database may be away: the next day's end tries again
             log.warning("order book snapshot not written", evt_seq=evt_seq, error=str(exc))
             return
@@ -410,7 +413,10 @@ class Gateway:
         await self._load_delivered()
         await self.acceptor.open_stores()  # replayed reports a session missed are stored as sent
         catch_up_to = await self.bus.last_seq(StreamKind.EVENTS)
-        snap = self.book_snapshots.latest(self.refdata, catch_up_to) if self.book_snapshots else None
+        self._events_stream = await self.bus.stream_id(StreamKind.EVENTS)
+        snap = (
+            self.book_snapshots.latest(self.refdata, catch_up_to, self._events_stream) if self.book_snapshots else None
+        )
         if snap is not None:  # replay only what came after the last trading day's end
             self.book.orders, self.book.by_cl_ord_id = snap.orders, snap.by_cl_ord_id
             self.book.days_ended = self._days_snapshotted = snap.days_ended

@@ -104,6 +104,13 @@ async def test_expected_last_sequence_guards_a_single_writer(bus: Bus) -> None:
     assert await bus.last_seq(StreamKind.EVENTS) == 3
 
 
+async def test_a_stream_has_a_stable_identity(bus: Bus) -> None:
+    before = await bus.stream_id(StreamKind.EVENTS)
+    await bus.append_many(StreamKind.EVENTS, [b"a", b"b"])
+    assert await bus.stream_id(StreamKind.EVENTS) == before != 0
+    assert await bus.stream_id(StreamKind.COMMANDS) not in (0, before)
+
+
 async def test_last_returns_the_newest_record(bus: Bus) -> None:
     assert await bus.last(StreamKind.COMMANDS) is None
     await bus.append_many(StreamKind.COMMANDS, [b"a", b"b"])

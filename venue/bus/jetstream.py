@@ -9,6 +9,7 @@ nats-py re-creates it by itself after a reconnect.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
 
@@ -287,6 +288,14 @@ class JetStreamBus:
             return None
         msg = await self._js.get_msg(self._stream(kind), seq=seq)
         return Record(int(msg.seq or seq), bytes(msg.data or b""))
+
+    async def stream_id(self, kind: StreamKind) -> int:
+        """From the stream's name and creation time (a new stream: a new identity)."""
+        name = self._stream(kind)
+        info = await self._js.stream_info(name)
+        created = info.created.isoformat() if info.created else ""
+        digest = hashlib.blake2b(f"{name}@{created}".encode(), digest_size=8).digest()
+        return (int.from_bytes(digest, "little") >> 1) or 1
 
     async def last_seq(self, kind: StreamKind) -> int:
         info = await self._js.stream_info(self._stream(kind))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Sequence
 
 from venue.bus.protocol import Record, StreamKind, WrongLastSequence
@@ -12,6 +13,7 @@ class _Stream:
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes]] = []  # (subject, payload); seq = index + 1
         self.msg_ids: dict[str, int] = {}
+        self.identity = secrets.randbits(63) or 1
         self.grew = asyncio.Condition()
 
 
@@ -109,6 +111,9 @@ class MemoryBus:
     async def last(self, kind: StreamKind) -> Record | None:
         records = self._streams[kind].records
         return Record(len(records), records[-1][1]) if records else None
+
+    async def stream_id(self, kind: StreamKind) -> int:
+        return self._streams[kind].identity
 
     async def last_seq(self, kind: StreamKind) -> int:
         return len(self._streams[kind].records)

@@ -79,8 +79,15 @@ class Bus(Protocol):
         """The last message of the stream, or None when it is empty."""
         ...
 
+    async def stream_id(self, kind: StreamKind) -> int:
+        """A non-zero 63-bit identity of the stream that tells it from one deleted and
+        created again under the same name (snapshots are only valid for the stream they were
+        taken from; the records themselves may be the same: the same bootstrap)."""
+        ...
+
     async def last_seq(self, kind: StreamKind) -> int:
         """The highest sequence in the stream (0 when empty)."""
         ...
 
     async def close(self) -> None: ...
+

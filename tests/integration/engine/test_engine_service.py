@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -154,3 +155,41 @@ async def test_a_second_writer_cannot_interleave_events(bus: JetStreamBus, tmp_p
 async def _first(bus: JetStreamBus):  # type: ignore[no-untyped-def]
     async for rec in bus.read(StreamKind.COMMANDS, 1):
         return rec
+
+
+async def test_a_snapshot_of_another_command_log_is_never_used(tmp_path: Path, nats_url: str) -> None:
+    """The command log was deleted and started again while the snapshots stayed: once the new
+    log is longer than an old snapshot's sequence, that snapshot would fit by number. Its
+    stream identity (the log's first record) tells it apart: the engine replays instead and
+    reaches the clean replay's state."""
+    store = SnapshotStore(tmp_path, keep=5)
+    old_bodies = _batches(seed=3, n_batches=20, size=30)
+    config = isolated_bus_config("RE")  # the same stream names both times
+    async with isolated_bus(nats_url, config) as old_bus:  # (deletes its streams at the end)
+        await _publish(old_bus, old_bodies)
+        old = EngineService(old_bus, store, EngineConfig(snapshot_every=10_000))
+        task = asyncio.create_task(old.run())
+        await _until_applied(old, len(old_bodies))
+        await old.snapshot()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    [stale] = [s for s in (store.latest(),) if s is not None]
+    assert stale.seq == len(old_bodies)
+
+    new_bodies = _batches(seed=4, n_batches=40, size=30)
+    async with isolated_bus(nats_url, config) as new_bus:
+        await _publish(new_bus, new_bodies)
+        first = EngineService(new_bus, store, EngineConfig(snapshot_every=10_000))
+        task = asyncio.create_task(first.run())
+        await _until_applied(first, len(new_bodies))  # answers the whole new log
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        again = EngineService(new_bus, store, EngineConfig(snapshot_every=10_000))
+        await again.recover()
+        assert again.applied_seq == 0  # the old snapshot (seq 21 <= 41 answered) was not taken
+        oracle = MatchingEngine()
+        for body in new_bodies:
+            oracle.apply_batch(body)
+        assert first.engine.state_hash() == oracle.state_hash()

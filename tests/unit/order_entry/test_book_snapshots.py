@@ -11,6 +11,8 @@ from fix_gateway.order_entry.book_snapshots import BookSnapshotStore, encode_boo
 from fix_gateway.order_entry.refdata import RefData
 from tests.unit.order_entry.harness import ALPHA, Core, order
 
+STREAM = 0x5EED
+
 
 def _book_after_a_day() -> Core:
     core = Core()
@@ -27,8 +29,8 @@ def _book_after_a_day() -> Core:
 def test_the_book_comes_back_exactly(tmp_path: Path) -> None:
     core = _book_after_a_day()
     store = BookSnapshotStore(tmp_path, gateway_id=3)
-    store.save(7, encode_book(core.book, 7))
-    snap = store.latest(core.refdata, max_seq=7)
+    store.save(7, encode_book(core.book, 7), STREAM)
+    snap = store.latest(core.refdata, 7, STREAM)
     assert snap is not None and (snap.evt_seq, snap.days_ended) == (7, 1)
     # every field; the encoded report parts are not stored: rebuilt on use, the same bytes
     assert {k: replace(o, head=b"", terms=b"") for k, o in core.book.orders.items()} == snap.orders
@@ -46,20 +48,21 @@ def test_the_book_comes_back_exactly(tmp_path: Path) -> None:
 def test_damaged_foreign_and_stale_snapshots_are_skipped(tmp_path: Path) -> None:
     core = _book_after_a_day()
     store = BookSnapshotStore(tmp_path, keep=5)
-    store.save(5, encode_book(core.book, 5))
-    newest = store.save(9, encode_book(core.book, 9))
-    assert store.latest(core.refdata, max_seq=8).evt_seq == 5  # type: ignore[union-attr]  # 9 is beyond the stream
+    store.save(5, encode_book(core.book, 5), STREAM)
+    newest = store.save(9, encode_book(core.book, 9), STREAM)
+    assert store.latest(core.refdata, 8, STREAM).evt_seq == 5  # type: ignore[union-attr]  # 9 is beyond the stream
     data = bytearray(newest.read_bytes())
     data[-1] ^= 0xFF
     newest.write_bytes(bytes(data))
-    assert store.latest(core.refdata, max_seq=100).evt_seq == 5  # type: ignore[union-attr]  # bad CRC: skipped
-    assert store.latest(RefData({}, {}), max_seq=100) is None  # its instrument is unknown here
-    assert BookSnapshotStore(tmp_path, gateway_id=1).latest(core.refdata, max_seq=100) is None  # another gateway's
+    assert store.latest(core.refdata, 100, STREAM).evt_seq == 5  # type: ignore[union-attr]  # bad CRC: skipped
+    assert store.latest(RefData({}, {}), 100, STREAM) is None  # its instrument is unknown here
+    assert BookSnapshotStore(tmp_path, gateway_id=1).latest(core.refdata, 100, STREAM) is None  # another gateway's
+    assert store.latest(core.refdata, 100, STREAM + 1) is None  # another event stream's (deleted, started again)
 
 
 def test_only_the_newest_are_kept(tmp_path: Path) -> None:
     core = _book_after_a_day()
     store = BookSnapshotStore(tmp_path, keep=2)
     for seq in (1, 2, 3):
-        store.save(seq, encode_book(core.book, seq))
+        store.save(seq, encode_book(core.book, seq), STREAM)
     assert [p.name for p in store._files()] == ["gateway-0-00000000000000000002.snap", "gateway-0-00000000000000000003.snap"]
