@@ -59,8 +59,8 @@ _NEWEST_BLOCKS = (
     "SELECT first_seq, n FROM fix_message_blocks WHERE session_id = $1 AND first_seq < $2"
     " ORDER BY first_seq DESC LIMIT 256"
 )
-_BLOCKS_FROM = (
-    "SELECT raw FROM fix_message_blocks WHERE session_id = $1 AND first_seq >= $2 ORDER BY written"
+_BLOCKS_FROM = (  # every block holding a number >= $2 (an older, longer block may start below it)
+    "SELECT raw FROM fix_message_blocks WHERE session_id = $1 AND last_seq >= $2 ORDER BY written"
 )
 _BLOCK_COLUMNS = "fix_message_blocks (session_id, first_seq, last_seq, n, raw)"
 _BLOCKS_OVERLAPPING = (
@@ -127,9 +127,10 @@ async def newest_messages(
         below = blocks[-1][0]
     if not blocks:
         return [], False
+    cutoff = blocks[-1][0]
     held: dict[int, bytes] = {}
-    for r in await conn.fetch(_BLOCKS_FROM, session_id, blocks[-1][0]):
-        held.update(unpack_block(bytes(r["raw"])))
+    for r in await conn.fetch(_BLOCKS_FROM, session_id, cutoff):  # in write order: later wins
+        held.update((seq, raw) for seq, raw in unpack_block(bytes(r["raw"])) if seq >= cutoff)
     return sorted(held.items())[-limit:], count >= limit
 
 

@@ -228,6 +228,12 @@ async def test_a_later_block_wins_where_blocks_overlap(database_url: str) -> Non
         assert list(again.sent_range(1, 0)) == expected
     finally:
         await again.close()
+    four = PostgresMessageStore(sid, dsn=database_url, memory_limit=4)
+    await four.open()  # the newest four: 7 from the later block, which starts below them
+    try:
+        assert list(four.sent_range(1, 0)) == expected[-4:]
+    finally:
+        await four.close()
     small = PostgresMessageStore(sid, dsn=database_url, memory_limit=1)
     await small.open()
     try:
