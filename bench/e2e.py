@@ -20,6 +20,9 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   ``client_send_lag_us`` (written minus scheduled).
 - ``cpu``: CPU seconds per venue component (gateway, engine, writer, nats, postgres, clients)
   over each phase, read from /proc: where the time goes.
+- ``venue_cpu_per_request_in_client_units``: the venue's CPU per request (throughput
+  phase) divided by the load clients' (the same code in every run): a figure that does not
+  move with the machine's speed, for comparing runs made at different times.
 - ``writer_lag_records``: event records the persistence writer had not stored yet at the end
   of the throughput phase and at the end of the run (a rate is only sustained if the writer
   keeps up, not if its work is deferred past the measurement).
@@ -740,6 +743,12 @@ def stop_venue(proc: subprocess.Popen[bytes], tmp: Path) -> list[str]:
 # ----------------------------------------------------------------------------- driver
 
 
+def _in_client_units(cores: dict[str, float]) -> float | None:
+    clients = cores.get("clients", 0.0)
+    venue = sum(v for k, v in cores.items() if k != "clients")
+    return round(venue / clients, 2) if clients > 0 else None
+
+
 def _percentiles(sorted_ns: list[int]) -> dict[str, float]:
     return {"p50": pct(sorted_ns, 0.50), "p99": pct(sorted_ns, 0.99), "p999": pct(sorted_ns, 0.999)}
 
@@ -927,6 +936,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "throughput": cpu_delta(cpu1, cpu2, t2 - t1),
             "latency": lat_cpu[0],
         },
+        # the venue's CPU per request in units of the load clients' (the same code in every
+        # run): comparable across runs on a machine whose speed drifts, and across machines
+        "venue_cpu_per_request_in_client_units": _in_client_units(cpu_delta(cpu1, cpu2, t2 - t1)),
         "env": {
             "fix_store": args.store,
             "code": args.code or str(ROOT),
