@@ -49,6 +49,8 @@ class GeneralConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=T
 class BusConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     url: str = ""
     embedded_port: int = 14222
+    # Go threads running the embedded nats-server's code at once (GOMAXPROCS); 0: one per CPU
+    embedded_gomaxprocs: int = 1
     command_stream: str = "VENUE_CMD"
     event_stream: str = "VENUE_EVT"
     subject_prefix: str = "venue"
@@ -221,6 +223,8 @@ def _positive_decimal(value: str, what: str) -> Decimal:
 
 def _check(config: Config) -> None:
     """Cross-references the types alone cannot express."""
+    if config.bus.embedded_gomaxprocs < 0:
+        raise ConfigError("bus.embedded_gomaxprocs must be 0 (one per CPU) or more")
     if not 0 <= config.bus.embedded_port < 65536:
         raise ConfigError(f"bus.embedded_port = {config.bus.embedded_port} is not a TCP port")
     if not 0 <= config.metrics.port < 65536:

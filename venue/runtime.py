@@ -138,7 +138,9 @@ class Venue:
         if self.config.bus.url:
             self.nats_url = self.config.bus.url
         else:
-            self.nats = EmbeddedNats(self.data_dir, self.config.bus.embedded_port)
+            self.nats = EmbeddedNats(
+                self.data_dir, self.config.bus.embedded_port, gomaxprocs=self.config.bus.embedded_gomaxprocs
+            )
             self.nats.start()
             self.nats_url = self.nats.url
         bus = await JetStreamBus.connect(self.nats_url, self.config.bus, name="venue-up")

@@ -53,6 +53,7 @@ def test_environment_overrides_the_file() -> None:
         ("[[firms]]\nid='F'\n[[users]]\nusername='u'\nfirm='F'\n", "password"),
         ("[writer]\nbatch_wait_ms = 0\n", "writer.batch_wait_ms must be in (0, 10000]"),
         ("[fix]\nstore_memory_messages = 0\n", "fix.store_memory_messages must be at least 1"),
+        ("[bus]\nembedded_gomaxprocs = -1\n", "bus.embedded_gomaxprocs must be 0"),
         ("[engine]\nsession_end_utc = '24:00'\n", "engine.session_end_utc = '24:00' is not a time of day"),
         ("[engine]\nsession_end_utc = '9:30'\n", "is not a time of day HH:MM"),
     ],
@@ -92,3 +93,11 @@ def test_session_end_key(tmp_path: Path) -> None:
     assert load_config(None, env={}).engine.session_end_utc == "00:00"
     path.write_text("[engine]\nsession_end_utc = ''\n")  # never
     assert load_config(path, env={}).engine.session_end_utc == ""
+
+
+def test_embedded_nats_gets_its_gomaxprocs(tmp_path: Path) -> None:
+    from venue.embedded import EmbeddedNats
+
+    assert load_config(None, env={}).bus.embedded_gomaxprocs == 1
+    assert EmbeddedNats(tmp_path, 1, gomaxprocs=1)._env()["GOMAXPROCS"] == "1"
+    assert "GOMAXPROCS" not in EmbeddedNats(tmp_path, 1, gomaxprocs=0)._env()
