@@ -75,7 +75,7 @@ class EngineService:
         self._in_flight: collections.deque[asyncio.Future[int]] = collections.deque()
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
-        self._stream = 0  # the command stream's identity (Bus.stream_id; 0: not asked yet)
+        self._stream = 0  # the command stream's identity (Bus.stream_id), from recover()
 
     async def recover(self) -> None:
         last = await self.bus.last(StreamKind.EVENTS)
@@ -142,8 +142,6 @@ class EngineService:
         await self.flush()
         if self.applied_seq == 0:
             return None
-        if not self._stream:  # (snapshot before recover)
-            self._stream = await self.bus.stream_id(StreamKind.COMMANDS)
         path = self.snapshots.save(self.applied_seq, self.engine, self._stream)
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
@@ -239,7 +237,7 @@ async def run(config: Config) -> None:
     await bus.ensure_streams()
     store = SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots)
     service = EngineService(bus, store, config.engine, source=f"engine-{config.engine.shard}")
-    end = session_end_time(config.engine.session_end_utc) if config.engine.session_end_utc else None
+    end = session_end_time(config.engine.session_end_utc)  # None for "": the day never ends
     ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end).run())
     tune_gc()
     try:

@@ -1,9 +1,9 @@
 """Engine snapshots on disk: ``<dir>/engine-<shard>-<seq:020d>.snap``.
 
-A file is written to a temporary name, fsynced, then renamed, so a crash never leaves a
-half-written snapshot under a real name. Header: magic, the command-stream sequence the state
-includes, the state hash, the identity of the command stream it was taken from
-(``Bus.stream_id``); then the engine's ``snapshot()`` bytes. ``latest()``
+Files are written durably by ``venue.snapshot_files`` (the newest ``keep`` stay). Header:
+magic, the command-stream sequence the state includes, the state hash, the identity of the
+command stream it was taken from (``Bus.stream_id``); then the engine's ``snapshot()``
+bytes. ``latest()``
 verifies the hash after restoring and falls back to an older file if the newest is damaged;
 given a stream identity, it skips snapshots of another stream (a command log deleted and
 started again while the snapshots stayed), and files of the first format (no identity).
@@ -11,12 +11,12 @@ started again while the snapshots stayed), and files of the first format (no ide
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 from typing import NamedTuple
 
 from engine.core import MatchingEngine
+from venue.snapshot_files import SnapshotFiles
 
 _HEADER = struct.Struct("<8sQQQ")
 _MAGIC = b"VENUESN2"
@@ -29,30 +29,13 @@ class Snapshot(NamedTuple):
     stream: int  # the command stream's identity (Bus.stream_id)
 
 
-class SnapshotStore:
+class SnapshotStore(SnapshotFiles):
     def __init__(self, directory: Path, shard: str = "0", keep: int = 3) -> None:
-        self.directory = directory
+        super().__init__(directory, f"engine-{shard}-", keep)
         self.shard = shard
-        self.keep = max(1, keep)
-
-    def _files(self) -> list[Path]:
-        if not self.directory.exists():
-            return []
-        return sorted(self.directory.glob(f"engine-{self.shard}-*.snap"))
 
     def save(self, seq: int, engine: MatchingEngine, stream: int = 0) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"engine-{self.shard}-{seq:020d}.snap"
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(_HEADER.pack(_MAGIC, seq, engine.state_hash(), stream))
-            f.write(engine.snapshot())
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-        for old in self._files()[: -self.keep]:
-            old.unlink(missing_ok=True)
-        return path
+        return self._write(seq, _HEADER.pack(_MAGIC, seq, engine.state_hash(), stream), engine.snapshot())
 
     def latest(self, max_seq: int | None = None, stream: int | None = None) -> Snapshot | None:
         """The newest intact snapshot (with seq <= max_seq, and of that stream, when given)."""

@@ -146,6 +146,7 @@ class OrderBook:
     # are counted (ExecIDs stay the same) but not built again
     reported: dict[str, int] = field(default_factory=dict)
     days_ended: int = 0  # EndOfSession (all instruments) events seen: see end_of_day
+    forgotten: int = 0  # orders the last end_of_day forgot
     _n: int = 0
     _evt_seq: int = 0
 
@@ -367,13 +368,15 @@ class OrderBook:
         replay forgets at the same point): forget the orders that are done. Their ClOrdIDs
         may be used again (FIX asks ClOrdIDs to be unique within a trading day) and status
         requests no longer find them; live orders (GTC, GTD) and every ClOrdID they carried
-        stay. This bounds the gateway's memory by a day's orders. Returns how many went."""
+        stay. This bounds the gateway's memory by a day's orders. Returns how many went
+        (also kept in ``forgotten``)."""
         done = [oid for oid, o in self.orders.items() if not o.live]
         for oid in done:
             del self.orders[oid]
         self.by_cl_ord_id = {k: o for k, o in self.by_cl_ord_id.items() if o.live}
         self.days_ended += 1
-        return len(done)
+        self.forgotten = len(done)
+        return self.forgotten
 
     # ------------------------------------------------------------ status (answered locally)
     def status_report(self, o: Order, out: list[Report], evt_seq: int, extra: dict[str, object] | None = None) -> None:

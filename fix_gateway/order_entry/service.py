@@ -184,7 +184,7 @@ class Gateway:
         self._delivered_dirty: set[str] = set()
         self.evt_seq = 0
         self._days_snapshotted = 0  # book.days_ended when the last snapshot was started
-        self._events_stream = 0  # the event stream's identity (Bus.stream_id; 0: not asked yet)
+        self._events_stream = 0  # the event stream's identity (Bus.stream_id), from start()
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
@@ -290,11 +290,7 @@ class Gateway:
         env = decode_envelope(payload)
         metas = {m.seq: m for m in decode_meta(env.meta)}
         events = _order_events(env.body) if env.body else []
-        days, held = self.book.days_ended, len(self.book.orders)
         reports = self.book.apply(seq, events, metas)
-        if self.book.days_ended != days:
-            log.info("trading day ended: finished orders forgotten", evt_seq=seq,
-                     forgotten=held - len(self.book.orders), live=len(self.book.orders))
         self.app.settle(metas)
         self._answered = env.answers
         self.evt_seq = seq
@@ -370,6 +366,8 @@ class Gateway:
             self.deliver(self.on_event_record(rec.seq, rec.payload))
             if self.book.days_ended != self._days_snapshotted:  # a trading day ended
                 self._days_snapshotted = self.book.days_ended
+                log.info("trading day ended: finished orders forgotten", evt_seq=rec.seq,
+                         forgotten=self.book.forgotten, live=len(self.book.orders))
                 if self.book_snapshots is not None:
                     task = asyncio.create_task(self._snapshot_book(rec.seq, encode_book(self.book, rec.seq)))
                     self._background.add(task)
@@ -387,8 +385,6 @@ class Gateway:
         try:
             for session in list(self.acceptor.sessions.values()):
                 await session.store.flush()
-            if not self._events_stream:  # (a snapshot before start() asked)
-                self._events_stream = await self.bus.stream_id(StreamKind.EVENTS)
             path = await asyncio.to_thread(self.book_snapshots.save, evt_seq, body, self._events_stream)
         except Exception as exc:  # the database may be away: the next day's end tries again
             log.warning("order book snapshot not written", evt_seq=evt_seq, error=str(exc))

@@ -6,7 +6,10 @@ persist everything once the database is reachable again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -15,6 +18,24 @@ from fix_gateway.stores.postgres import BLOCK_MESSAGES, PostgresMessageStore
 from tests.support.faultproxy import proxy_for
 
 DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+@contextlib.asynccontextmanager
+async def opened(sid: str, url: str, **options: Any) -> AsyncIterator[PostgresMessageStore]:
+    store = PostgresMessageStore(sid, dsn=url, **options)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def fetch_rows(url: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [tuple(r) for r in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
 
 
 async def test_outage_keeps_the_batch_and_recovers(database_url: str) -> None:
@@ -222,32 +243,19 @@ async def test_a_later_block_wins_where_blocks_overlap(database_url: str) -> Non
         await store.close()
     expected = [(s, b"new%d" % s) for s in range(3, 8)] + [(s, b"old%d" % s) for s in range(8, 11)]
 
-    again = PostgresMessageStore(sid, dsn=database_url)
-    await again.open()
-    try:
+    async with opened(sid, database_url) as again:
         assert list(again.sent_range(1, 0)) == expected
-    finally:
-        await again.close()
-    four = PostgresMessageStore(sid, dsn=database_url, memory_limit=4)
-    await four.open()  # the newest four: 7 from the later block, which starts below them
-    try:
+    async with opened(sid, database_url, memory_limit=4) as four:
+        # the newest four: 7 from the later block, which starts below them
         assert list(four.sent_range(1, 0)) == expected[-4:]
-    finally:
-        await four.close()
-    small = PostgresMessageStore(sid, dsn=database_url, memory_limit=1)
-    await small.open()
-    try:
+    async with opened(sid, database_url, memory_limit=1) as small:
         assert small.first_held() == 10
         await small.load_held(1, 9)
         assert list(small.sent_range(1, 0)) == expected
-    finally:
-        await small.close()
-    conn = await asyncpg.connect(database_url)  # the view for ad-hoc SQL agrees
-    try:
-        rows = await conn.fetch("SELECT seq, raw FROM fix_messages WHERE session_id = $1 ORDER BY seq", sid)
-    finally:
-        await conn.close()
-    assert [tuple(r) for r in rows] == expected
+    rows = await fetch_rows(  # the view for ad-hoc SQL agrees
+        database_url, "SELECT seq, raw FROM fix_messages WHERE session_id = $1 ORDER BY seq", sid
+    )
+    assert rows == expected
 
 
 async def test_a_flush_is_one_row_and_a_backlog_splits(database_url: str) -> None:
@@ -265,13 +273,9 @@ async def test_a_flush_is_one_row_and_a_backlog_splits(database_url: str) -> Non
         await store.flush()
     finally:
         await store.close()
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT first_seq, last_seq, n FROM fix_message_blocks WHERE session_id = $1 ORDER BY written", sid
-        )
-    finally:
-        await conn.close()
-    assert [tuple(r) for r in rows] == [
+    rows = await fetch_rows(
+        database_url, "SELECT first_seq, last_seq, n FROM fix_message_blocks WHERE session_id = $1 ORDER BY written", sid
+    )
+    assert rows == [
         (1, 3, 3), (4, 3 + BLOCK_MESSAGES, BLOCK_MESSAGES), (4 + BLOCK_MESSAGES, 13 + BLOCK_MESSAGES, 10)
     ]

@@ -24,6 +24,30 @@ async def report(client: FixClient, msg_type: str = "8", timeout: float = 10) ->
     return await client.expect(msg_type, timeout)
 
 
+async def until(condition: Callable[[], bool], timeout: float = 2.0) -> None:
+    """Wait (at most ``timeout``) for something the gateway does after a client's report."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
+async def tick_past_midnight(stack: Any) -> None:
+    """The engine's clock ticker, its clock just past the next midnight UTC: the trading day
+    (ending at 00:00) ends, so it appends EndOfSession."""
+    import datetime
+
+    from engine.service import ClockTicker
+    from venue.clock import TestClock
+
+    tomorrow = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)
+    past_midnight = datetime.datetime.combine(tomorrow, datetime.time(0, 0, 1), datetime.UTC)
+    ticker = ClockTicker(stack.bus, TestClock(int(past_midnight.timestamp()) * 1_000_000_000),
+                         session_end=datetime.time(0, 0))
+    await ticker.start()
+    await ticker.tick()
+
+
 def s(msg: FixMessage, tag: int) -> str:
     value = msg.get(tag)
     return value.decode() if value is not None else ""
@@ -177,11 +201,6 @@ async def test_the_trading_day_ends_day_orders_expire_and_finished_clordids_are_
     """The engine's ticker appends EndOfSession when the day ends (here: its clock jumps past
     midnight UTC): the DAY order is reported expired, the GTC order stays live, and the
     gateway forgets the finished orders, so their ClOrdIDs may be used again."""
-    import datetime
-
-    from engine.service import ClockTicker
-    from venue.clock import TestClock
-
     async with stack_factory() as stack:
         await stack.start_engine()
         gateway = await stack.start_gateway()
@@ -190,18 +209,10 @@ async def test_the_trading_day_ends_day_orders_expire_and_finished_clordids_are_
         alpha.send("D", nos("a-gtc", "1", "0.1", "58000", t59="1"))
         assert [s(await report(alpha), 150) for _ in range(2)] == ["0", "0"]
 
-        tomorrow = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)
-        past_midnight = datetime.datetime.combine(tomorrow, datetime.time(0, 0, 1), datetime.UTC)
-        ticker = ClockTicker(stack.bus, TestClock(int(past_midnight.timestamp()) * 1_000_000_000),
-                             session_end=datetime.time(0, 0))
-        await ticker.start()
-        await ticker.tick()
+        await tick_past_midnight(stack)
         expired = await report(alpha)
         assert (s(expired, 11), s(expired, 150), s(expired, 39)) == ("a-day", "C", "C")
-        for _ in range(100):
-            if gateway.book.days_ended:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: gateway.book.days_ended > 0)
         assert [o.cl_ord_id for o in gateway.book.orders.values()] == ["a-gtc"]
 
         alpha.send("D", nos("a-day", "1", "0.1", "57000"))  # free again: a new order
@@ -218,11 +229,6 @@ async def test_a_gateway_restarted_after_a_days_end_starts_from_its_book_snapsho
     """At the day's end the gateway writes its (small: live orders only) book once the
     reports are persisted; a restarted gateway loads it and replays only what followed,
     and still knows the live orders and the ClOrdIDs in use."""
-    import datetime
-
-    from engine.service import ClockTicker
-    from venue.clock import TestClock
-
     async with stack_factory() as stack:
         assert stack.book_snapshots is not None
         await stack.start_engine()
@@ -231,17 +237,9 @@ async def test_a_gateway_restarted_after_a_days_end_starts_from_its_book_snapsho
         alpha.send("D", nos("a-day", "1", "0.1", "59000"))
         alpha.send("D", nos("a-gtc", "1", "0.1", "58000", t59="1"))
         assert [s(await report(alpha), 150) for _ in range(2)] == ["0", "0"]
-        tomorrow = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)
-        past_midnight = datetime.datetime.combine(tomorrow, datetime.time(0, 0, 1), datetime.UTC)
-        ticker = ClockTicker(stack.bus, TestClock(int(past_midnight.timestamp()) * 1_000_000_000),
-                             session_end=datetime.time(0, 0))
-        await ticker.start()
-        await ticker.tick()
+        await tick_past_midnight(stack)
         assert s(await report(alpha), 150) == "C"
-        for _ in range(250):
-            if stack.book_snapshots._files():
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: bool(stack.book_snapshots._files()), 5.0)
         [snap_file] = stack.book_snapshots._files()
         alpha.send("D", nos("a-after", "1", "0.1", "57000", t59="1"))  # after the snapshot
         assert s(await report(alpha), 150) == "0"
@@ -294,8 +292,5 @@ async def test_an_operator_ends_the_session_of_one_instrument_then_the_day(stack
             result = await end_of_session(conn, stack.nats_url, stack.config)
             assert result.startswith("trading day ended: 1 DAY order(s) expired")
             assert s(await report(alpha), 11) == "a-eth"
-        for _ in range(100):
-            if gateway.book.days_ended:
-                break
-            await asyncio.sleep(0.02)
+        await until(lambda: gateway.book.days_ended > 0)
         assert gateway.book.days_ended == 1 and gateway.book.orders == {}
