@@ -37,6 +37,13 @@ async def connect(url: str, timeout_s: float = 5.0) -> asyncpg.Connection:
         ) from None
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """A pool ``reset`` for code that leaves no session state behind (no SET, LISTEN,
+    cursors or advisory locks): asyncpg's default runs ``RESET ALL; UNLISTEN *; ...`` on
+    every release, one more round trip to PostgreSQL for each use of a pooled connection
+    (an open transaction is still rolled back either way)."""
+
+
 async def create_pool(url: str, min_size: int = 1, max_size: int = 8, timeout_s: float = 5.0) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=timeout_s)

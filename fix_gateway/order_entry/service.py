@@ -42,6 +42,7 @@ from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, FixSessionEntry
+from venue.db import keep_session
 from venue.gctune import tune_gc
 from venue.ids import IdAllocator
 from venue.logs import get_logger
@@ -462,7 +463,10 @@ async def run(config: Config) -> None:
     from fix_gateway.stores.postgres import postgres_store_factory
 
     bus = await JetStreamBus.connect(config.bus.url, config.bus, name=f"fix-gw-{config.fix.gateway_id}")
-    pool = await asyncpg.create_pool(config.database.url, min_size=1, max_size=config.database.pool_max)
+    # Sessions' stores flush through this pool every few milliseconds: no reset query on release.
+    pool = await asyncpg.create_pool(
+        config.database.url, min_size=1, max_size=config.database.pool_max, reset=keep_session
+    )
     assert pool is not None
     async with pool.acquire() as conn:
         refdata = await RefData.load(conn)

@@ -37,6 +37,7 @@ import structlog
 
 from fix_gateway.store import MessageStore, MessageStoreFactory
 from fix_gateway.stores.sent import SentMessages
+from venue.db import keep_session
 
 log = structlog.get_logger(__name__)
 
@@ -195,7 +196,7 @@ class PostgresMessageStore:
     async def open(self) -> None:
         if self._pool is None:
             assert self._dsn is not None
-            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=1)
+            self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=1, reset=keep_session)
         pool = self._pool
         assert pool is not None
         async with pool.acquire() as conn:

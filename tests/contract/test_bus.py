@@ -115,3 +115,18 @@ async def test_last_returns_the_newest_record(bus: Bus) -> None:
     assert await bus.last(StreamKind.COMMANDS) is None
     await bus.append_many(StreamKind.COMMANDS, [b"a", b"b"])
     assert await bus.last(StreamKind.COMMANDS) == (2, b"b")
+
+
+async def test_a_waiting_read_ends_when_the_bus_closes(bus: Bus) -> None:
+    await bus.append(StreamKind.EVENTS, b"x")
+    got: list[int] = []
+
+    async def go() -> None:
+        async for rec in bus.read(StreamKind.EVENTS, 1):
+            got.append(rec.seq)
+
+    reader = asyncio.create_task(go())
+    await asyncio.sleep(0.2)  # the record is read; the reader waits for the next
+    await asyncio.wait_for(bus.close(), 5)  # (a drain that waited for the reader took 30 s)
+    await asyncio.wait_for(reader, 5)
+    assert got == [1]
