@@ -615,6 +615,126 @@ static PyObject *encode_run(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* ---------------------------------------------------------------- ExecutionReport bodies */
+
+static const long long pow10_ll[19] = {
+    1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
+    1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
+    100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+    1000000000000000000LL,
+};
+
+/* units of 10**-scale as text (reports.units_text): no trailing zeros, "0" for zero.
+   out needs 48 bytes. Returns the length, or -1 (OverflowError set). */
+static int units_c(long long u, long scale, char *out) {
+    if (scale < 0 || scale > 18 || u == LLONG_MIN) {
+        PyErr_SetString(PyExc_OverflowError, "units or scale out of the fast range");
+        return -1;
+    }
+    int k = 0;
+    if (u < 0) { out[k++] = '-'; u = -u; }
+    long long p = pow10_ll[scale];
+    long long q = u / p, r = u % p;
+    k += itoa_l((long)q, out + k);
+    if (r) {
+        char frac[19];
+        for (long i = scale - 1; i >= 0; i--) { frac[i] = (char)('0' + r % 10); r /= 10; }
+        long m = scale;
+        while (m > 0 && frac[m - 1] == '0') m--;
+        out[k++] = '.';
+        memcpy(out + k, frac, (size_t)m);
+        k += (int)m;
+    }
+    return k;
+}
+
+static int as_ll(PyObject *o, long long *v) {
+    int overflow = 0;
+    *v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) { PyErr_SetString(PyExc_OverflowError, "integer out of the fast range"); return -1; }
+    if (*v == -1 && PyErr_Occurred()) return -1;
+    return 0;
+}
+
+static int as_bytes(PyObject *o, const char **p, Py_ssize_t *n) {
+    if (!PyBytes_Check(o)) { PyErr_SetString(PyExc_TypeError, "expected bytes"); return -1; }
+    *p = PyBytes_AS_STRING(o); *n = PyBytes_GET_SIZE(o);
+    return 0;
+}
+
+#define ER_NARGS 21
+/* er_body(head, orig, evt_seq, n, exec_type, status, terms, last_px, last_qty, price_scale,
+   qty_scale, leaves, cum, avg, cum_value, commission, quote_scale, text, transact, last_liq,
+   aggressor) -> bytes: the body fields of an ExecutionReport (see _pycodec.py_er_body, the
+   reference). Raises OverflowError for values past 64 bits: the caller then uses the reference. */
+static PyObject *er_body(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != ER_NARGS) { PyErr_SetString(PyExc_TypeError, "er_body takes 21 arguments"); return NULL; }
+    const char *head = NULL, *orig = NULL, *et = NULL, *st = NULL, *terms = NULL, *text = NULL,
+               *tt = NULL, *liq = NULL, *avgp = NULL;
+    Py_ssize_t headl = 0, origl = 0, etl = 0, stl = 0, terml = 0, textl = 0, ttl = 0, liql = 0, avgl = 0;
+    long long evt = 0, n = 0, lpx = 0, lqty = 0, pscale = 0, qscale = 0, leaves = 0, cum = 0, cval = 0,
+              comm = 0, cscale = 0, aggr = -1;
+    if (as_bytes(a[0], &head, &headl) || as_bytes(a[1], &orig, &origl) || as_ll(a[2], &evt)
+        || as_ll(a[3], &n) || as_bytes(a[4], &et, &etl) || as_bytes(a[5], &st, &stl)
+        || as_bytes(a[6], &terms, &terml) || as_ll(a[7], &lpx) || as_ll(a[8], &lqty)
+        || as_ll(a[9], &pscale) || as_ll(a[10], &qscale) || as_ll(a[11], &leaves)
+        || as_ll(a[12], &cum) || as_ll(a[14], &cval) || as_ll(a[16], &cscale)
+        || as_bytes(a[17], &text, &textl) || as_bytes(a[18], &tt, &ttl)
+        || as_bytes(a[19], &liq, &liql) || as_ll(a[20], &aggr)) return NULL;
+    if (a[13] != Py_None && as_bytes(a[13], &avgp, &avgl)) return NULL;
+    int has_comm = a[15] != Py_None;
+    if (has_comm && as_ll(a[15], &comm)) return NULL;
+    char px[48], qty[48], lv[48], cq[48], avg[48], cm[48], ev[24], nn[24];
+    int pxl = 0, qtyl = 0, lvl, cql, avl, cml = 0, evl, nnl;
+    if (lqty) {
+        if ((pxl = units_c(lpx, (long)pscale, px)) < 0 || (qtyl = units_c(lqty, (long)qscale, qty)) < 0) return NULL;
+    }
+    if ((lvl = units_c(leaves, (long)qscale, lv)) < 0 || (cql = units_c(cum, (long)qscale, cq)) < 0) return NULL;
+    if (avgp == NULL) {
+        if (cum == 0) { avg[0] = '0'; avl = 1; }
+        else {
+            if (cval % cum) { PyErr_SetString(PyExc_ValueError, "average price is not whole: pass its text"); return NULL; }
+            if ((avl = units_c(cval / cum, (long)pscale, avg)) < 0) return NULL;
+        }
+        avgp = avg; avgl = avl;
+    }
+    if (has_comm && (cml = units_c(comm, (long)cscale, cm)) < 0) return NULL;
+    if (evt < LONG_MIN || evt > LONG_MAX || n < LONG_MIN || n > LONG_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "sequence out of range"); return NULL;
+    }
+    evl = itoa_l((long)evt, ev); nnl = itoa_l((long)n, nn);
+    Py_ssize_t total = headl + (origl ? 3 + origl + 1 : 0) + 3 + evl + 1 + nnl + 1 + 4 + etl + 1
+        + 3 + stl + 1 + terml + (lqty ? 3 + pxl + 1 + 3 + qtyl + 1 : 0)
+        + 4 + lvl + 1 + 3 + cql + 1 + 2 + avgl + 1 + (has_comm ? 3 + cml + 1 + 5 : 0)
+        + (textl ? 3 + textl + 1 : 0) + 3 + ttl + 1 + (liql ? 4 + liql + 1 : 0) + (aggr >= 0 ? 7 : 0);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (!out) return NULL;
+    char *w = PyBytes_AS_STRING(out);
+#define PUT(s, l) do { memcpy(w, (s), (size_t)(l)); w += (l); } while (0)
+    PUT(head, headl);
+    if (origl) { PUT("41=", 3); PUT(orig, origl); *w++ = '\x01'; }
+    PUT("17=", 3); PUT(ev, evl); *w++ = '-'; PUT(nn, nnl); *w++ = '\x01';
+    PUT("150=", 4); PUT(et, etl); *w++ = '\x01';
+    PUT("39=", 3); PUT(st, stl); *w++ = '\x01';
+    PUT(terms, terml);
+    if (lqty) { PUT("31=", 3); PUT(px, pxl); *w++ = '\x01'; PUT("32=", 3); PUT(qty, qtyl); *w++ = '\x01'; }
+    PUT("151=", 4); PUT(lv, lvl); *w++ = '\x01';
+    PUT("14=", 3); PUT(cq, cql); *w++ = '\x01';
+    PUT("6=", 2); PUT(avgp, avgl); *w++ = '\x01';
+    if (has_comm) { PUT("12=", 3); PUT(cm, cml); *w++ = '\x01'; PUT("13=3\x01", 5); }
+    if (textl) { PUT("58=", 3); PUT(text, textl); *w++ = '\x01'; }
+    PUT("60=", 3); PUT(tt, ttl); *w++ = '\x01';
+    if (liql) { PUT("851=", 4); PUT(liq, liql); *w++ = '\x01'; }
+    if (aggr >= 0) PUT(aggr ? "1057=Y\x01" : "1057=N\x01", 7);
+#undef PUT
+    if (w - PyBytes_AS_STRING(out) != total) {  /* cannot happen: the sizes above are the writes */
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_SystemError, "er_body: size mismatch");
+        return NULL;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "configure(exc, length_tags, data_tags)"},
     {"checksum", checksum, METH_O, "sum of bytes mod 256"},
@@ -627,6 +747,7 @@ static PyMethodDef methods[] = {
     {"encode", encode, METH_VARARGS, "encode(begin, msg_type, fields) -> bytes"},
     {"encode_run", encode_run, METH_VARARGS, "encode_run(begin, msg_type, sender, target, sending_time, first_seq, bodies) -> list[bytes]"},
     {"frame_end", frame_end, METH_VARARGS, "frame_end(buf, start, max) -> (status, end)"},
+    {"er_body", (PyCFunction)(void (*)(void))er_body, METH_FASTCALL, "er_body(...) -> ExecutionReport body bytes"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -130,3 +130,57 @@ def py_split_shape(frame: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
 def shape_of(fields: list[tuple[int, bytes]]) -> bytes:
     """The tags packed as int32 (what the C splitter returns as the shape)."""
     return array("i", [t for t, _ in fields]).tobytes()
+
+
+# ----------------------------------------------------------------------------- report bodies
+
+_POW10 = [10**i for i in range(40)]
+
+
+def py_units(units: int, scale: int) -> bytes:
+    """Integer units of 10**-scale as FIX decimal text: no trailing zeros, b"0" for zero
+    (``order_entry.reports.units_text``, as bytes)."""
+    if units < 0:
+        return b"-" + py_units(-units, scale)
+    q, r = divmod(units, _POW10[scale])
+    if r == 0:
+        return b"%d" % q
+    return (b"%d.%0*d" % (q, scale, r)).rstrip(b"0")
+
+
+def py_er_body(
+    head: bytes, orig: bytes, evt_seq: int, n: int, exec_type: bytes, status: bytes, terms: bytes,
+    last_px: int, last_qty: int, price_scale: int, qty_scale: int, leaves: int, cum: int,
+    avg: bytes | None, cum_value: int, commission: int | None, quote_scale: int, text: bytes,
+    transact: bytes, last_liq: bytes, aggressor: int,
+) -> bytes:
+    """The body fields of an ExecutionReport, pre-encoded (a ``(0, bytes)`` run for
+    ``codec.encode``), in the order ``reports.execution_report`` puts them: ``head`` (OrderID,
+    ClOrdID), OrigClOrdID if ``orig``, ExecID ``<evt_seq>-<n>``, ExecType, OrdStatus, ``terms``
+    (Account .. TimeInForce), LastPx/LastQty if ``last_qty``, LeavesQty, CumQty, AvgPx (``avg``,
+    or when None the whole number of price units ``cum_value / cum``; "0" with no fill),
+    Commission/CommType if ``commission`` is not None, Text if ``text``, TransactTime,
+    LastLiquidityInd if ``last_liq``, AggressorIndicator if ``aggressor`` >= 0 (1: Y, 0: N).
+    Quantities, prices and fees are integer units of 10**-scale."""
+    parts = [head]
+    if orig:
+        parts.append(b"41=%s\x01" % orig)
+    parts.append(b"17=%d-%d\x01150=%s\x0139=%s\x01" % (evt_seq, n, exec_type, status))
+    parts.append(terms)
+    if last_qty:
+        parts.append(b"31=%s\x0132=%s\x01" % (py_units(last_px, price_scale), py_units(last_qty, qty_scale)))
+    if avg is None:
+        if cum and cum_value % cum:
+            raise ValueError("average price is not whole: pass its text")
+        avg = py_units(cum_value // cum, price_scale) if cum else b"0"
+    parts.append(b"151=%s\x0114=%s\x016=%s\x01" % (py_units(leaves, qty_scale), py_units(cum, qty_scale), avg))
+    if commission is not None:
+        parts.append(b"12=%s\x0113=3\x01" % py_units(commission, quote_scale))
+    if text:
+        parts.append(b"58=%s\x01" % text)
+    parts.append(b"60=%s\x01" % transact)
+    if last_liq:
+        parts.append(b"851=%s\x01" % last_liq)
+    if aggressor >= 0:
+        parts.append(b"1057=Y\x01" if aggressor else b"1057=N\x01")
+    return b"".join(parts)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from fix_gateway._pycodec import (
     GarbledMessage,
     py_checksum,
+    py_er_body,
     py_frame_end,
     py_split,
     py_split_shape,
@@ -59,6 +60,7 @@ try:
     _c_encode = _c.encode
     _c_encode_run = _c.encode_run
     _first_index = _c.first_index
+    er_body = _c.er_body
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     checksum = py_checksum
@@ -68,6 +70,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     _c_encode = None
     _c_encode_run = None
     _first_index = _py_first_index
+    er_body = py_er_body
     IMPLEMENTATION = "python"
 
 

@@ -179,11 +179,11 @@ class OrderEntryApplication:
                 text="unknown order", transact_time=self.book.transact_time(), fix44=ctx.fix44,
             )
             return [Outgoing("8", fields)]
-        return [Outgoing("8", self._status_fields(o, {}))]
+        return [Outgoing("8", self._status_fields(o))]
 
-    def _status_fields(self, o: Order, extra: dict[str, object]) -> list[tuple[int, str | bytes | int]]:
+    def _status_fields(self, o: Order) -> list[tuple[int, str | bytes | int]]:
         out: list[Report] = []
-        self.book.status_report(o, out, 0, extra)
+        self.book.status_report(o, out, 0)
         fields = expand(out[0].fields) if out else []
         return [(17, f"S{self.ids.next()}") if tag == 17 else (tag, v) for tag, v in fields]
 
@@ -195,7 +195,7 @@ class OrderEntryApplication:
         req_id = _text(msg, 584)
         replies = []
         for i, o in enumerate(orders, 1):
-            fields = self._status_fields(o, {})
+            fields = self._status_fields(o)
             fields.insert(0, (584, req_id))
             fields += [(911, len(orders)), (912, "Y" if i == len(orders) else "N")]
             replies.append(Outgoing("8", fields))

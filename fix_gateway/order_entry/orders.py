@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from engine import commands as c
+from fix_gateway.codec import er_body, py_er_body
 from venue.bus.envelope import RequestMeta
 from venue.enums import OrdStatus
 from venue.fixedpoint import format_decimal
@@ -33,6 +34,7 @@ from .refdata import RefData, scales
 
 _units = reports.units_text
 
+_ASCII = {ch: ch.encode() for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}  # ExecType, OrdStatus
 _SIDE = {c.BUY: "1", c.SELL: "2"}
 _ORD_TYPE = {0: "1", 1: "2", 2: "3", 3: "4"}
 _TIF = {0: "0", 1: "1", 2: "3", 3: "4", 4: "6"}
@@ -182,11 +184,11 @@ class OrderBook:
         orig_cl_ord_id: Any = "",
         *,
         text: Any = "",
-        last_px: Any = None,
-        last_qty: Any = None,
-        commission: Any = None,
-        last_liquidity: Any = "",
-        aggressor: Any = None,
+        last_px: int = 0,
+        last_qty: int = 0,
+        commission: int | None = None,
+        last_liquidity: str = "",
+        aggressor: bool | None = None,
     ) -> None:
         """One ExecutionReport for an order: the fields ``reports.execution_report`` makes
         (same tags, same order, same text), encoded here once as a run of body fields
@@ -202,27 +204,21 @@ class OrderBook:
             fix44 = self.fix44(session)
             if exec_type == "L" and fix44:
                 exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
-            qs = scales(o.spec)[2]
-            parts = [o.head or o.encode_head()]
-            if orig_cl_ord_id:
-                parts.append(b"41=%s\x01" % orig_cl_ord_id.encode())
-            parts.append(b"17=%d-%d\x01150=%s\x0139=%s\x01" % (self._evt_seq, self._n, exec_type.encode(), o.status.encode()))
-            parts.append(o.terms or o.encode_terms())
-            if last_px is not None and last_qty is not None:
-                parts.append(b"31=%s\x0132=%s\x01" % (last_px.encode(), last_qty.encode()))
-            parts.append(b"151=%s\x0114=%s\x016=%s\x01" % (
-                _units(o.leaves, qs).encode(), _units(o.cum_qty, qs).encode(), o.avg_px_text().encode(),
-            ))
-            if commission is not None:
-                parts.append(b"12=%s\x0113=3\x01" % commission.encode())
-            if text:
-                parts.append(b"58=%s\x01" % text.encode())
-            parts.append(b"60=%s\x01" % self.transact_time())
-            if last_liquidity:
-                parts.append(b"851=%s\x01" % last_liquidity.encode())
-            if aggressor is not None and not fix44:
-                parts.append(b"1057=Y\x01" if aggressor else b"1057=N\x01")
-            out.append(Report(session, "8", [(0, b"".join(parts))], self._evt_seq))
+            _, ps, qs, quote_scale = scales(o.spec)
+            cum, cum_value = o.cum_qty, o.cum_value
+            args = (
+                o.head or o.encode_head(), orig_cl_ord_id.encode() if orig_cl_ord_id else b"",
+                self._evt_seq, self._n, _ASCII[exec_type], _ASCII[o.status], o.terms or o.encode_terms(),
+                last_px, last_qty, ps, qs, o.leaves, cum,
+                None if cum == 0 or cum_value % cum == 0 else o.avg_px_text().encode(), cum_value,
+                commission, quote_scale, text.encode() if text else b"", self.transact_time(),
+                last_liquidity.encode(), -1 if aggressor is None or fix44 else int(aggressor),
+            )
+            try:
+                body = er_body(*args)
+            except OverflowError:  # a value past 64 bits: the reference has no limit
+                body = py_er_body(*args)
+            out.append(Report(session, "8", [(0, body)], self._evt_seq))
         finally:
             if not o.live:  # its last report: the encoded parts would only hold memory all day
                 o.head = o.terms = b""
@@ -301,12 +297,9 @@ class OrderBook:
                 o.status, o.live = OrdStatus.FILLED.value, False
             else:
                 o.status = OrdStatus.PARTIALLY_FILLED.value
-            _, ps, qs, quote_scale = scales(o.spec)
             self._er(
-                o, "F", out,
-                last_px=_units(ev.price, ps), last_qty=_units(ev.qty, qs),
-                commission=_units(fee, quote_scale), last_liquidity="1" if maker else "2",
-                aggressor=not maker,
+                o, "F", out, last_px=ev.price, last_qty=ev.qty, commission=fee,
+                last_liquidity="1" if maker else "2", aggressor=not maker,
             )
 
     def _canceled(self, ev: c.OrderCanceled | c.OrderExpired, meta: RequestMeta | None, out: list[Report]) -> None:
@@ -379,9 +372,9 @@ class OrderBook:
         return self.forgotten
 
     # ------------------------------------------------------------ status (answered locally)
-    def status_report(self, o: Order, out: list[Report], evt_seq: int, extra: dict[str, object] | None = None) -> None:
+    def status_report(self, o: Order, out: list[Report], evt_seq: int) -> None:
         self._evt_seq, self._n = evt_seq, 0
-        self._er(o, "I", out, **(extra or {}))
+        self._er(o, "I", out)
 
 
 _HANDLERS: dict[type, Callable[[OrderBook, object, RequestMeta | None, list[Report]], None]] = {
