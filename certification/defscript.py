@@ -14,6 +14,9 @@ Script format (see /work/shared/design/fix-conformance.md):
 - fields are separated by SOH; an ``I`` line without ``9=`` gets BodyLength computed and
   one without ``10=`` gets CheckSum computed; fields that are written are sent byte for
   byte, so scripts can send garbled messages (wrong length, wrong checksum, bad order).
+  One exception: a written CheckSum means a wrong one, and one in range (``10=000``) is
+  right by chance once in 256 messages (``<TIME>`` changes the sum), so when it comes out
+  right it is sent one higher (mod 256).
 
 Comparison ignores BodyLength and CheckSum entirely and the values (not the presence) of
 SendingTime, OrigSendingTime and TransactTime. Strict mode also compares the field order and
@@ -176,6 +179,12 @@ def finalize(template: bytes) -> bytes:
         message = template[:head_end] + b"9=" + str(body_len).encode() + SOH + tail
     if b"10" not in tags:
         message += b"10=" + b"%03d" % checksum(message) + SOH
+        return message
+    end = message.rfind(SOH + b"10=") + 1  # a written CheckSum must stay a wrong one
+    written = split_fields(message[end:])[0][1]
+    right = checksum(message[:end])
+    if written.isdigit() and int(written) == right:
+        message = message[:end] + b"10=" + b"%03d" % ((right + 1) % 256) + message[end + 3 + len(written):]
     return message
 
 

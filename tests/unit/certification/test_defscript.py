@@ -82,6 +82,17 @@ def test_finalize_keeps_written_fields_byte_for_byte() -> None:
     assert frame_error(only_length) is not None
 
 
+def test_a_written_checksum_that_happens_to_be_right_is_made_wrong() -> None:
+    """``10=000`` in a script with ``<TIME>`` was right once in 256 runs (a flaky 3b)."""
+    head = m("8=FIX.4.4|9=10|35=0|34=2|")
+    right = checksum(head)
+    out = finalize(head + m(f"10={right:03d}|"))
+    assert out == head + m(f"10={(right + 1) % 256:03d}|")
+    assert frame_error(out) == f"CheckSum {(right + 1) % 256:03d} but computed {right:03d}"
+    wrong = head + m(f"10={(right + 7) % 256:03d}|")
+    assert finalize(wrong) == wrong
+
+
 def test_frame_error_names_the_problem() -> None:
     good = finalize(m("8=FIX.4.4|35=0|34=2|"))
     assert frame_error(good) is None
