@@ -735,6 +735,86 @@ static PyObject *er_body(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
     return out;
 }
 
+/* ---------------------------------------------------------------- NewOrderSingle terms */
+
+static PyObject *k_side, *k_ordtype, *k_tif, *k_qty, *k_price, *k_stoppx, *k_maxfloor,
+                *k_execinst, *k_stp;
+
+/* units of 10**-scale of a plain positive "digits[.digits]" value (requests._fast_units,
+   limited to 18 digits in all); -1 when it is not one (the caller takes the general path) */
+static long long plain_units(PyObject *v, long long scale) {
+    if (v == NULL || !PyBytes_Check(v) || scale < 0 || scale > 18) return -1;
+    const char *p = PyBytes_AS_STRING(v);
+    Py_ssize_t n = PyBytes_GET_SIZE(v), i = 0;
+    long long head = 0, frac = 0;
+    int hd = 0, fd = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9') { head = head * 10 + (p[i] - '0'); i++; if (++hd > 18) return -1; }
+    if (hd == 0) return -1;
+    if (i < n) {
+        if (p[i] != '.') return -1;
+        i++;
+        if (i == n) return -1;  /* "1." */
+        for (; i < n; i++) {
+            if (p[i] < '0' || p[i] > '9') return -1;
+            if (fd < scale) { frac = frac * 10 + (p[i] - '0'); fd++; }
+            else if (p[i] != '0') return -1;  /* finer than the scale */
+        }
+    }
+    if (hd + scale > 18) return -1;
+    long long units = head * pow10_ll[scale] + frac * pow10_ll[scale - fd];
+    return units > 0 ? units : -1;
+}
+
+/* nos_terms(fields_by_tag, qty_scale, price_scale) -> (side, ord_type, tif, qty, price) | None:
+   the engine terms of a plain NewOrderSingle (Side 1/2, OrdType market/limit, TimeInForce
+   absent or 0/1/3/4, plain positive OrderQty, a plain positive Price for a limit order; no
+   StopPx, MaxFloor, ExecInst or SelfTradePreventionMode); None for anything else, which
+   requests._new_order then reads the general way (and refuses where it must). */
+static PyObject *nos_terms(PyObject *self, PyObject *args) {
+    PyObject *index;
+    long long qscale, pscale;
+    if (!PyArg_ParseTuple(args, "O!LL", &PyDict_Type, &index, &qscale, &pscale)) return NULL;
+    if (!k_side) {
+        k_side = PyLong_FromLong(54); k_ordtype = PyLong_FromLong(40); k_tif = PyLong_FromLong(59);
+        k_qty = PyLong_FromLong(38); k_price = PyLong_FromLong(44); k_stoppx = PyLong_FromLong(99);
+        k_maxfloor = PyLong_FromLong(111); k_execinst = PyLong_FromLong(18); k_stp = PyLong_FromLong(7928);
+        if (!k_side || !k_ordtype || !k_tif || !k_qty || !k_price || !k_stoppx || !k_maxfloor
+            || !k_execinst || !k_stp) return NULL;
+    }
+    if (PyDict_GetItemWithError(index, k_stoppx) || PyDict_GetItemWithError(index, k_maxfloor)
+        || PyDict_GetItemWithError(index, k_execinst) || PyDict_GetItemWithError(index, k_stp)) Py_RETURN_NONE;
+    if (PyErr_Occurred()) return NULL;
+    PyObject *v = PyDict_GetItemWithError(index, k_side);
+    if (!v || !PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 1) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
+    char c = PyBytes_AS_STRING(v)[0];
+    long side = c == '1' ? 0 : c == '2' ? 1 : -1;
+    v = PyDict_GetItemWithError(index, k_ordtype);
+    if (side < 0 || !v || !PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 1) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
+    c = PyBytes_AS_STRING(v)[0];
+    long ord_type = c == '1' ? 0 : c == '2' ? 1 : -1;
+    if (ord_type < 0) Py_RETURN_NONE;
+    long tif = 0;
+    v = PyDict_GetItemWithError(index, k_tif);
+    if (v) {
+        if (!PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 1) Py_RETURN_NONE;
+        c = PyBytes_AS_STRING(v)[0];
+        tif = c == '0' ? 0 : c == '1' ? 1 : c == '3' ? 2 : c == '4' ? 3 : -1;
+        if (tif < 0) Py_RETURN_NONE;
+    } else if (PyErr_Occurred()) return NULL;
+    long long qty = plain_units(PyDict_GetItemWithError(index, k_qty), qscale);
+    if (PyErr_Occurred()) return NULL;
+    if (qty < 0) Py_RETURN_NONE;
+    long long price = 0;
+    v = PyDict_GetItemWithError(index, k_price);
+    if (PyErr_Occurred()) return NULL;
+    if (ord_type == 1 || v) {  /* a limit needs one; a market order's must still be plain */
+        price = plain_units(v, pscale);
+        if (price < 0) Py_RETURN_NONE;
+        if (ord_type == 0) price = 0;
+    }
+    return Py_BuildValue("(lllLL)", side, ord_type, tif, qty, price);
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "configure(exc, length_tags, data_tags)"},
     {"checksum", checksum, METH_O, "sum of bytes mod 256"},
@@ -748,6 +828,7 @@ static PyMethodDef methods[] = {
     {"encode_run", encode_run, METH_VARARGS, "encode_run(begin, msg_type, sender, target, sending_time, first_seq, bodies) -> list[bytes]"},
     {"frame_end", frame_end, METH_VARARGS, "frame_end(buf, start, max) -> (status, end)"},
     {"er_body", (PyCFunction)(void (*)(void))er_body, METH_FASTCALL, "er_body(...) -> ExecutionReport body bytes"},
+    {"nos_terms", nos_terms, METH_VARARGS, "nos_terms(fields_by_tag, qty_scale, price_scale) -> (side, ord_type, tif, qty, price) | None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -47,6 +47,7 @@ def _py_first_index(fields: list[tuple[int, bytes]]) -> dict[int, bytes]:
 
 _c_encode: Callable[[bytes, bytes, Sequence[tuple[int, str | bytes | int]]], bytes] | None
 _c_encode_run: Callable[[bytes, bytes, bytes, bytes, bytes, int, list[bytes]], list[bytes]] | None
+nos_terms: Callable[[dict[int, bytes], int, int], tuple[int, int, int, int, int] | None] | None
 try:
     if os.environ.get("VENUE_FIX_PURE") == "1":
         raise ImportError("pure Python codec forced")
@@ -61,6 +62,7 @@ try:
     _c_encode_run = _c.encode_run
     _first_index = _c.first_index
     er_body = _c.er_body
+    nos_terms = _c.nos_terms
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     checksum = py_checksum
@@ -71,6 +73,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     _c_encode_run = None
     _first_index = _py_first_index
     er_body = py_er_body
+    nos_terms = None  # every NewOrderSingle is read the general way (requests._order_terms)
     IMPLEMENTATION = "python"
 
 

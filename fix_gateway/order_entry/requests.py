@@ -14,12 +14,13 @@ oldest, 3 cancel both, 4 decrement and cancel (default: the session's stp_mode).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
 from engine import commands as c
-from fix_gateway.codec import FixMessage
+from fix_gateway.codec import FixMessage, nos_terms
 from fix_gateway.session.times import parse_utc
 from venue.bus.envelope import RequestMeta
 from venue.fixedpoint import NotANumber, OffIncrement, parse_decimal
@@ -161,7 +162,48 @@ def _new_order(
     spec = _instrument(refdata, msg)
     if isinstance(spec, Refusal):
         return spec
-    get = msg.fields_by_tag().get  # one dict lookup per tag below, no method call
+    index = msg.fields_by_tag()
+    get = index.get  # one dict lookup per tag below, no method call
+    _, price_scale, qty_scale, _ = scales(spec)
+    fast = nos_terms(index, qty_scale, price_scale) if nos_terms is not None else None
+    if fast is not None:  # a plain order (most of them): its terms read in one C call
+        side, ord_type, tif, qty, price = fast
+        stop = display = flags = expire = 0
+        stp = ctx.stp_mode
+    else:
+        terms = _order_terms(ctx, spec, msg, get, price_scale, qty_scale)
+        if isinstance(terms, Refusal):
+            return terms
+        side, ord_type, tif, qty, price, stop, display, flags, stp, expire = terms
+    side_raw, type_raw, qty_raw, price_raw = get(54), get(40), get(38), get(44)
+    command = c.NewOrder(
+        order_id, now_ns, order_id, account.account_id, spec.instrument_id, side, ord_type, tif,
+        price, qty, stop, display, flags, stp, expire,
+    )
+    cl_ord_id = get(11)
+    meta = RequestMeta(
+        seq=order_id,
+        session=ctx.session_id,
+        cl_ord_id=cl_ord_id.decode("latin-1") if cl_ord_id is not None else "",
+        account=account.code,
+        symbol=spec.symbol,
+        firm=account.firm,
+        source="fix",
+        side=side_raw.decode("latin-1"),  # type: ignore[union-attr]
+        ord_type=type_raw.decode("latin-1"),  # type: ignore[union-attr]
+        price=price_raw.decode("latin-1") if price_raw is not None else "",
+        qty=qty_raw.decode("latin-1") if qty_raw is not None else "",
+    )
+    return command, meta
+
+
+def _order_terms(
+    ctx: SessionContext, spec: InstrumentSpec, msg: FixMessage, get: Callable[[int], bytes | None],
+    price_scale: int, qty_scale: int,
+) -> tuple[int, int, int, int, int, int, int, int, int, int] | Refusal:
+    """(side, ord_type, tif, qty, price, stop, display, flags, stp, expire) of a NewOrderSingle,
+    every tag read and checked: the general path, and the reference ``codec.nos_terms``
+    (the plain orders' fast path) is checked against."""
     side_raw = get(54)
     side = _SIDES.get(side_raw or b"")
     if side is None:
@@ -173,7 +215,6 @@ def _new_order(
     tif = _TIFS.get(get(59) or b"0")
     if tif is None:
         return Refusal.of(RejectCode.INVALID_TIF, f"TimeInForce {_text(msg, 59)} not supported")
-    _, price_scale, qty_scale, _ = scales(spec)
     qty_raw = get(38)
     fast_qty = _fast_units(qty_raw, qty_scale) if qty_raw is not None else None
     if fast_qty:  # a plain positive quantity
@@ -230,25 +271,7 @@ def _new_order(
         if parsed is None:
             return Refusal.of(RejectCode.INVALID_EXPIRE_TIME, "GTD needs ExpireTime(126)")
         expire = parsed
-    command = c.NewOrder(
-        order_id, now_ns, order_id, account.account_id, spec.instrument_id, side, ord_type, tif,
-        price, qty, stop, display, flags, stp, expire,
-    )
-    cl_ord_id = get(11)
-    meta = RequestMeta(
-        seq=order_id,
-        session=ctx.session_id,
-        cl_ord_id=cl_ord_id.decode("latin-1") if cl_ord_id is not None else "",
-        account=account.code,
-        symbol=spec.symbol,
-        firm=account.firm,
-        source="fix",
-        side=side_raw.decode("latin-1"),  # type: ignore[union-attr]
-        ord_type=type_raw.decode("latin-1"),  # type: ignore[union-attr]
-        price=price_raw.decode("latin-1") if price_raw is not None else "",
-        qty=qty_raw.decode("latin-1") if qty_raw is not None else "",
-    )
-    return command, meta
+    return side, ord_type, tif, qty, price, stop, display, flags, stp, expire
 
 
 def _live_order(
