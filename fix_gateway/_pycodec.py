@@ -134,15 +134,15 @@ def shape_of(fields: list[tuple[int, bytes]]) -> bytes:
 
 # ----------------------------------------------------------------------------- report bodies
 
-_POW10 = [10**i for i in range(40)]
+POW10 = [10**i for i in range(40)]  # (shared by the number readers and writers)
 
 
 def py_units(units: int, scale: int) -> bytes:
     """Integer units of 10**-scale as FIX decimal text: no trailing zeros, b"0" for zero
-    (``order_entry.reports.units_text``, as bytes)."""
+    (``order_entry.reports.units_text`` is this as str; ``er_body`` in C does the same)."""
     if units < 0:
         return b"-" + py_units(-units, scale)
-    q, r = divmod(units, _POW10[scale])
+    q, r = divmod(units, POW10[scale])
     if r == 0:
         return b"%d" % q
     return (b"%d.%0*d" % (q, scale, r)).rstrip(b"0")

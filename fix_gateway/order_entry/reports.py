@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
+from fix_gateway._pycodec import py_units
 from fix_gateway.application import FieldList
 from venue.fixedpoint import format_decimal
 
@@ -35,21 +36,12 @@ def _positive(value: Decimal | str) -> bool:
     return value > 0  # type: ignore[operator]
 
 
-_POW10 = [10**i for i in range(40)]
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def units_text(units: int, scale: int) -> str:
     """``format_decimal(from_units(units, 10**-scale))`` without Decimal: the hot-path formatter
-    for integer engine units (no trailing zeros, "0" for zero)."""
-    if scale == 0:
-        return str(units)
-    if units < 0:
-        return "-" + units_text(-units, scale)
-    q, r = divmod(units, _POW10[scale])
-    if r == 0:
-        return str(q)
-    return f"{q}.{r:0{scale}d}".rstrip("0")
+    for integer engine units (no trailing zeros, "0" for zero); the codec's ``py_units``, the
+    rule ExecutionReport bodies are built with, as text."""
+    return py_units(units, scale).decode()
 
 
 def execution_report(

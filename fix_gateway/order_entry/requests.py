@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from engine import commands as c
+from fix_gateway._pycodec import POW10
 from fix_gateway.codec import FixMessage, nos_terms
 from fix_gateway.session.times import parse_utc
 from venue.bus.envelope import RequestMeta
@@ -86,9 +87,6 @@ def _decimal(msg: FixMessage, tag: int) -> Decimal | None:
     return parse_decimal(value)
 
 
-_POW10 = [10**i for i in range(40)]
-
-
 def _fast_units(raw: bytes, scale: int) -> int | None:
     """Integer units (of 10**-scale) of a plain ``digits[.digits]`` value, without Decimal;
     None for anything else (signs, exponents, an off-increment value...): the caller then
@@ -100,9 +98,9 @@ def _fast_units(raw: bytes, scale: int) -> int | None:
         if frac[scale:].strip(b"0"):
             return None
         frac = frac[:scale]
-    units = int(head) * _POW10[scale]
+    units = int(head) * POW10[scale]
     if frac:
-        units += int(frac) * _POW10[scale - len(frac)]
+        units += int(frac) * POW10[scale - len(frac)]
     return units
 
 
