@@ -125,8 +125,18 @@ async def prepare(conn: asyncpg.Connection) -> Statements:
     ``plan_cache_mode = force_custom_plan``: the per-batch UPDATE joins a parameter array to
     ``orders``; a generic plan made while ``orders`` was small (a fresh venue) hash-joins a
     sequential scan of the whole table and stays cached until an ANALYZE, so each execution
-    is planned for its array and the table as they are (an index probe per order)."""
-    await conn.execute("SET synchronous_commit = off; SET plan_cache_mode = force_custom_plan")
+    is planned for its array and the table as they are.
+
+    ``enable_hashjoin = off``, ``enable_mergejoin = off``: even planned for its array, the
+    UPDATE was often a hash join that read every row of ``orders`` (the planner's estimate of
+    the table, never analyzed while it grows fast, made the scan look cheap), so its cost grew
+    with the table; measured with ``perf`` on the writer's backend in bench.e2e, a fifth of its
+    CPU. The writer's statements have no other join, so on this connection the plan is always
+    an index probe of ``orders_pkey`` per changed order."""
+    await conn.execute(
+        "SET synchronous_commit = off; SET plan_cache_mode = force_custom_plan;"
+        " SET enable_hashjoin = off; SET enable_mergejoin = off"
+    )
     return statements(await column_types(conn))
 
 
