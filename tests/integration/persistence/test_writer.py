@@ -9,6 +9,7 @@ import os
 import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 import msgspec
@@ -253,3 +254,37 @@ async def test_service_main_runs_from_config(
         gc.unfreeze()
         gc.set_threshold(*thresholds)
     assert await table_counts(db_conn) == expected_counts(feed)
+
+
+async def test_nats_restart_the_writer_reads_on_by_itself(
+    trading_dsn: str, db_conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """The writer's consumer lives in the server (file storage here, as embedded): after a
+    NATS restart the writer reads on from where it was by itself and loses, duplicates or
+    skips nothing."""
+    from tests.support.buses import isolated_bus, isolated_bus_config
+    from venue.embedded import EmbeddedNats, free_port
+
+    nats = EmbeddedNats(tmp_path / "own-nats", free_port())
+    nats.start()
+    try:
+        async with isolated_bus(nats.url, isolated_bus_config("R", storage="file")) as bus:
+            feed = flow(6, batches=90)
+            async with running(Writer(bus, trading_dsn, FAST)) as writer:
+                last = await publish(bus, feed, 0, 30)
+                await wait_caught_up(trading_dsn, "writer", last)
+
+                nats.stop()
+                await asyncio.sleep(1.0)
+                nats.start()
+                for _ in range(100):  # the bus client reconnects by itself
+                    with contextlib.suppress(Exception):
+                        last = await publish(bus, feed, 30)
+                        break
+                    await asyncio.sleep(0.2)
+                await wait_caught_up(trading_dsn, "writer", last)
+            assert writer.stats.duplicates == 0
+            assert await table_counts(db_conn) == expected_counts(feed)
+            await check_orders_against_engine(db_conn, feed)
+    finally:
+        nats.stop()
