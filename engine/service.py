@@ -7,13 +7,20 @@ Invariants:
   the batch in one C call.
 - For every command record N there is exactly one event record answering it in
   ``VENUE_EVT`` (``Envelope.answers == N``, the command batch's ``meta`` copied along), in
-  the order of N, with no gap: publishes carry ``Nats-Expected-Last-Sequence``, so if one is
-  lost every later one fails too, and the service stops (the supervisor restarts it).
+  the order of N, with no gap. Publishes are pipelined and chained: each carries its own
+  message id and expects, as the stream's last message, the engine's previous answer
+  (``Nats-Expected-Last-Msg-Id``), or, when every earlier answer is known stored, the
+  stream's last sequence (``Nats-Expected-Last-Sequence``). So the event stream only ever
+  holds a gap-free run of answers: once one publish is refused (a foreign message, a lost
+  publish), every later one is refused too, and the service stops (the supervisor restarts
+  it). Only some publishes ask for an acknowledgement (at most every
+  ``event_ack_interval_ms``, and the newest one after a quiet spell of that length): an
+  acknowledged publish vouches for every one before it in the chain.
 - Restart = newest intact snapshot of this command stream (``Bus.stream_id``)
   whose sequence is at most the last answered command, then
   replay of the command stream after it; events for records already answered are not
   published again. Same commands in, same events out, bit for bit (the state hash proves it).
-- A snapshot is taken only when every event published so far is acknowledged.
+- A snapshot is taken only when every event published so far is known stored.
 - A malformed record (bad envelope, length not a multiple of the record size) is answered by
   an empty event batch and logged: it changes no state, on replay too.
 - Time: the engine clock moves only through command timestamps; a ticker appends
@@ -26,6 +33,7 @@ import asyncio
 import collections
 import contextlib
 import datetime
+import functools
 import time
 from pathlib import Path
 
@@ -50,7 +58,14 @@ COMMANDS = Counter("venue_engine_commands_total", "Engine commands applied")
 LAST_APPLIED = Gauge("venue_engine_last_applied_seq", "Last command-stream sequence applied")
 SNAPSHOTS = Counter("venue_engine_snapshots_total", "Snapshots written")
 
-MAX_IN_FLIGHT = 4096
+MAX_IN_FLIGHT = 4096  # acknowledged publishes not yet answered, at most
+MAX_UNASKED = 256  # publishes in a row without asking for an acknowledgement, at most
+REPLY_TIMEOUT_S = 10.0  # an acknowledgement awaited longer than this stops the service
+
+
+class EventLogDiverged(RuntimeError):
+    """An answer was acknowledged at another event-stream sequence than the engine counted:
+    the stream holds something this engine did not put there. Stop; restart recovers."""
 
 
 class EngineService:
@@ -71,8 +86,21 @@ class EngineService:
         self.engine = MatchingEngine()
         self.applied_seq = 0  # last command record applied to self.engine
         self.answered_seq = 0  # last command record whose events are in the event stream
-        self._evt_last = 0  # the event stream's last sequence (for expected-last-sequence)
-        self._in_flight: collections.deque[asyncio.Future[int]] = collections.deque()
+        # Event-stream sequences: of the newest answer published (after recover(): the
+        # stream's last), of the newest known stored, of the newest whose acknowledgement
+        # was asked for.
+        self._evt_last = 0
+        self._stored = 0
+        self._asked = 0
+        self._last_id = ""  # the message id of the newest answer published
+        self._in_flight: collections.deque[tuple[asyncio.Future[int], int]] = collections.deque()
+        self._ack_interval = self.config.event_ack_interval_ms / 1000
+        self._ack_due = 0.0  # loop time from which a publish asks for its acknowledgement
+        self._unasked = 0  # publishes since the last that asked
+        self._quiet_timer: asyncio.TimerHandle | None = None
+        self._confirming: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None  # the first failed publish or confirmation
+        self._failed: asyncio.Future[None] | None = None  # run() stops when it completes
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
         self._stream = 0  # the command stream's identity (Bus.stream_id), from recover()
@@ -81,7 +109,7 @@ class EngineService:
         last = await self.bus.last(StreamKind.EVENTS)
         if last is not None:
             self.answered_seq = decode_envelope(last.payload).answers
-            self._evt_last = last.seq
+            self._evt_last = self._stored = self._asked = last.seq
         self._stream = await self.bus.stream_id(StreamKind.COMMANDS)
         snap = self.snapshots.latest(max_seq=self.answered_seq, stream=self._stream)
         if snap is not None:
@@ -105,21 +133,135 @@ class EngineService:
         return Envelope(1, "evt", self.source, seq, seq, count, events, env.meta)
 
     async def _publish(self, answer: Envelope) -> None:
-        future = await self.bus.append_nowait(
-            StreamKind.EVENTS,
-            encode_envelope(answer),
-            shard=self.config.shard,
-            expect_last_seq=self._evt_last,
-        )
+        if self._error is not None:
+            raise self._error
+        msg_id = f"{self._stream:x}.{answer.answers}"
+        # Follow our own newest answer while it is not known stored: a foreign message in
+        # between breaks that chain for good (expected sequences would realign after it).
+        # Once everything is stored, the stream's last sequence must be ours.
+        if self._stored == self._evt_last:
+            last_seq, last_id = self._evt_last, None
+        else:
+            last_seq, last_id = None, self._last_id
         self._evt_last += 1
-        self._in_flight.append(future)
-        while self._in_flight and (self._in_flight[0].done() or len(self._in_flight) > MAX_IN_FLIGHT):
-            await self._in_flight.popleft()  # raises if the append failed: stop, restart, recover
+        self._last_id = msg_id
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now >= self._ack_due or self._unasked >= MAX_UNASKED:
+            future = await self.bus.append_nowait(
+                StreamKind.EVENTS,
+                encode_envelope(answer),
+                msg_id=msg_id,
+                shard=self.config.shard,
+                expect_last_seq=last_seq,
+                expect_last_msg_id=last_id,
+            )
+            self._track(future, self._evt_last)
+            self._ack_due = now + self._ack_interval
+            self._unasked = 0
+        else:
+            await self.bus.append_unacked(
+                StreamKind.EVENTS,
+                encode_envelope(answer),
+                msg_id=msg_id,
+                shard=self.config.shard,
+                expect_last_seq=last_seq,
+                expect_last_msg_id=last_id,
+            )
+            self._unasked += 1
+            if self._quiet_timer is None:
+                self._quiet_timer = loop.call_at(self._ack_due, self._on_quiet)
+        while self._in_flight and (
+            self._in_flight[0][0].done() or self._in_flight[0][1] <= self._stored or len(self._in_flight) > MAX_IN_FLIGHT
+        ):
+            await self._pop_oldest()  # raises if it failed: stop, restart, recover
+
+    async def _pop_oldest(self) -> None:
+        future, expected = self._in_flight[0]
+        if future.done():
+            self._settle(expected, future.result())
+        elif expected <= self._stored:
+            future.cancel()  # its reply was lost (a reconnect); a later one vouched for it
+        else:
+            try:
+                seq = await asyncio.wait_for(asyncio.shield(future), REPLY_TIMEOUT_S)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"no acknowledgement of the answer at event sequence {expected} in {REPLY_TIMEOUT_S} s"
+                ) from None
+            self._settle(expected, seq)
+        self._in_flight.popleft()
+
+    def _track(self, future: asyncio.Future[int], expected: int) -> None:
+        """Watch an acknowledged publish (or confirmation) that must land at ``expected``."""
+        self._asked = max(self._asked, expected)
+        self._in_flight.append((future, expected))
+        future.add_done_callback(functools.partial(self._on_ack, expected))
+
+    def _settle(self, expected: int, seq: int) -> None:
+        if seq != expected:
+            raise EventLogDiverged(f"answer acknowledged at event sequence {seq}, expected {expected}")
+        if seq > self._stored:
+            self._stored = seq  # and every answer before it: the chain
+
+    def _on_ack(self, expected: int, future: asyncio.Future[int]) -> None:
+        """Every acknowledgement as it comes: a failure stops the service even when no
+        command follows to notice it."""
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is None:
+            try:
+                self._settle(expected, future.result())
+            except EventLogDiverged as diverged:
+                exc = diverged
+        if exc is not None:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = exc
+            log.error("event publish failed; the engine stops", error=f"{exc.__class__.__name__}: {exc}")
+        if self._failed is not None and not self._failed.done():
+            self._failed.set_exception(exc)
+
+    def _on_quiet(self) -> None:
+        """The ack interval passed since the last publish that asked: if none has asked
+        since, the newest answers would wait unvouched for the next command; confirm now."""
+        self._quiet_timer = None
+        if self._asked >= self._evt_last or self._error is not None:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._ack_due:  # a publish asked meanwhile; newer ones did not
+            self._quiet_timer = loop.call_at(self._ack_due, self._on_quiet)
+            return
+        self._ack_due = loop.time() + self._ack_interval
+        self._confirming = asyncio.ensure_future(self._confirm_newest())
+
+    async def _confirm_newest(self) -> None:
+        """Ask JetStream whether the newest answer is stored, without sending it again: an
+        empty publish with its message id that expects itself as the last message id is a
+        duplicate (acknowledged with the answer's sequence) if it is stored, and refused if
+        it is not; it is never stored itself."""
+        target, msg_id = self._evt_last, self._last_id
+        if self._asked >= target:
+            return
+        try:
+            future = await self.bus.append_nowait(
+                StreamKind.EVENTS, b"", msg_id=msg_id, shard=self.config.shard, expect_last_msg_id=msg_id
+            )
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._track(future, target)
 
     async def flush(self) -> None:
-        """Wait until every published answer is acknowledged (raises if one failed)."""
+        """Wait until every published answer is known stored (raises if one is not)."""
+        await self._confirm_newest()
         while self._in_flight:
-            await self._in_flight.popleft()
+            await self._pop_oldest()
+        if self._error is not None:
+            raise self._error
 
     async def step(self, seq: int, payload: bytes) -> None:
         """Apply one command record (and publish its answer unless already published)."""
@@ -150,11 +292,33 @@ class EngineService:
         return path
 
     async def run(self) -> None:
+        """Recover, then apply commands as they come until a publish fails (raises)."""
         await self.recover()
+        self._failed = asyncio.get_running_loop().create_future()
+        if self._error is not None:
+            self._failed.set_exception(self._error)
+        consume = asyncio.ensure_future(self._consume())
+        try:
+            await asyncio.wait((consume, self._failed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not consume.done():
+                consume.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await consume
+        if self._failed.done():
+            if consume.done() and not consume.cancelled():
+                consume.exception()  # (retrieved: the publish failure is the news)
+            self._failed.result()
+        consume.result()
+
+    async def _consume(self) -> None:
         async for record in self.bus.read(StreamKind.COMMANDS, self.applied_seq + 1, shard=self.config.shard):
             await self.step(record.seq, record.payload)
 
     async def close(self) -> None:
+        if self._quiet_timer is not None:
+            self._quiet_timer.cancel()
+            self._quiet_timer = None
         with contextlib.suppress(Exception):
             await self.flush()
 

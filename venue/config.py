@@ -71,6 +71,10 @@ class EngineConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     snapshot_every: int = 100_000
     snapshot_interval_s: float = 60.0
     keep_snapshots: int = 3
+    # The engine asks JetStream to acknowledge an event publish at most this often (and after
+    # a quiet spell); the publishes between are chained by message id, so an acknowledged one
+    # vouches for them. 0: every publish is acknowledged.
+    event_ack_interval_ms: float = 20.0
     # UTC time of day at which the trading day ends: DAY orders expire (EndOfSession) and the
     # gateways forget the day's finished orders. "" = never.
     session_end_utc: str = "00:00"
@@ -262,6 +266,8 @@ def _check(config: Config) -> None:
         raise ConfigError(
             f"engine.session_end_utc = {config.engine.session_end_utc!r} is not a time of day HH:MM (UTC), or \"\""
         )
+    if not 0 <= config.engine.event_ack_interval_ms <= 1000:
+        raise ConfigError("engine.event_ack_interval_ms must be in [0, 1000]")
     if not 0 < config.writer.batch_wait_ms <= 10_000:
         raise ConfigError("writer.batch_wait_ms must be in (0, 10000]")
     if bool(config.fix.tls_cert) != bool(config.fix.tls_key):

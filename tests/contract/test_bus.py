@@ -104,6 +104,48 @@ async def test_expected_last_sequence_guards_a_single_writer(bus: Bus) -> None:
     assert await bus.last_seq(StreamKind.EVENTS) == 3
 
 
+async def test_expected_last_msg_id_chains_appends_that_one_foreign_append_breaks(bus: Bus) -> None:
+    from venue.bus.protocol import WrongLastMsgId
+
+    assert await bus.append(StreamKind.EVENTS, b"a", msg_id="a", expect_last_seq=0) == 1
+    assert await bus.append(StreamKind.EVENTS, b"b", msg_id="b", expect_last_msg_id="a") == 2
+    assert await bus.append(StreamKind.EVENTS, b"foreign") == 3
+    with pytest.raises(WrongLastMsgId):
+        await bus.append(StreamKind.EVENTS, b"c", msg_id="c", expect_last_msg_id="b")
+    with pytest.raises(WrongLastMsgId):  # the chain does not realign, as sequences would
+        await bus.append(StreamKind.EVENTS, b"d", msg_id="d", expect_last_msg_id="c")
+    assert await bus.last_seq(StreamKind.EVENTS) == 3
+
+
+async def test_re_appending_a_msg_id_that_expects_itself_confirms_it(bus: Bus) -> None:
+    """The confirmation of an unacknowledged append: its sequence if it is stored (even with
+    others after it), an error if it is not, and nothing stored either way."""
+    from venue.bus.protocol import WrongLastMsgId
+
+    await bus.append(StreamKind.EVENTS, b"a", msg_id="a")
+    assert await bus.append(StreamKind.EVENTS, b"", msg_id="a", expect_last_msg_id="a") == 1
+    await bus.append(StreamKind.EVENTS, b"foreign")
+    assert await bus.append(StreamKind.EVENTS, b"", msg_id="a", expect_last_msg_id="a") == 1
+    with pytest.raises(WrongLastMsgId):
+        await bus.append(StreamKind.EVENTS, b"", msg_id="never", expect_last_msg_id="never")
+    assert await bus.last_seq(StreamKind.EVENTS) == 2
+
+
+async def test_unacked_appends_are_stored_or_refused_without_a_word(bus: Bus) -> None:
+    from venue.bus.protocol import WrongLastMsgId
+
+    await bus.append_unacked(StreamKind.EVENTS, b"x", msg_id="x", expect_last_seq=0)
+    await bus.append_unacked(StreamKind.EVENTS, b"y", msg_id="y", expect_last_msg_id="x")
+    await bus.append_unacked(StreamKind.EVENTS, b"z", msg_id="z", expect_last_msg_id="nobody")
+    await bus.append_unacked(StreamKind.EVENTS, b"w", msg_id="w", expect_last_msg_id="z")
+    # an acknowledged append after them is handled after them
+    assert await bus.append(StreamKind.EVENTS, b"", msg_id="y", expect_last_msg_id="y") == 2
+    with pytest.raises(WrongLastMsgId):
+        await bus.append(StreamKind.EVENTS, b"", msg_id="w", expect_last_msg_id="w")
+    assert await _take(bus, StreamKind.EVENTS, 1, 2) == [(1, b"x"), (2, b"y")]
+    assert await bus.last_seq(StreamKind.EVENTS) == 2
+
+
 async def test_a_stream_has_a_stable_identity(bus: Bus) -> None:
     before = await bus.stream_id(StreamKind.EVENTS)
     await bus.append_many(StreamKind.EVENTS, [b"a", b"b"])

@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
-from venue.bus.protocol import Record, StreamKind, WrongLastSequence
+from venue.bus.protocol import Record, StreamKind, WrongLastMsgId, WrongLastSequence
 from venue.config import BusConfig
 from venue.logs import get_logger
 
@@ -31,23 +31,32 @@ class BusUnavailable(ConnectionError):
     pass
 
 
-def _headers(msg_id: str | None, expect_last_seq: int | None) -> dict[str, str] | None:
+def _headers(
+    msg_id: str | None, expect_last_seq: int | None, expect_last_msg_id: str | None = None
+) -> dict[str, str] | None:
     """The publish headers. JetStream stores them with the message and every reader parses
-    them again, so only what the append needs: de-duplication, or the expected last sequence
-    (no ``Nats-Expected-Stream``: a subject belongs to one stream, and a publish that no
-    stream takes is answered 503 anyway)."""
+    them again, so only what the append needs: de-duplication, the expected last sequence,
+    the expected last message id (no ``Nats-Expected-Stream``: a subject belongs to one
+    stream, and a publish that no stream takes is answered 503 anyway)."""
     headers = {}
     if msg_id:
         headers["Nats-Msg-Id"] = msg_id
     if expect_last_seq is not None:
         headers["Nats-Expected-Last-Sequence"] = str(expect_last_seq)
+    if expect_last_msg_id is not None:
+        headers["Nats-Expected-Last-Msg-Id"] = expect_last_msg_id
     return headers or None
 
 
+_WRONG_LAST = {
+    10071: WrongLastSequence,  # JSStreamWrongLastSequenceErrF
+    10070: WrongLastMsgId,  # JSStreamWrongLastMsgIDErrF
+}
+
+
 def _translate(exc: APIError) -> Exception:
-    if exc.err_code == 10071:  # JSStreamWrongLastSequenceErrF
-        return WrongLastSequence(str(exc.description))
-    return exc
+    wrong = _WRONG_LAST.get(exc.err_code or 0)
+    return wrong(str(exc.description)) if wrong else exc
 
 
 def _flow_control_reply(sub: object) -> str | None:
@@ -113,8 +122,9 @@ class _AckMux:
             return
         err = resp.get("error")
         if err:
-            if err.get("err_code") == 10071:  # JSStreamWrongLastSequenceErrF
-                future.set_exception(WrongLastSequence(err.get("description", "")))
+            wrong = _WRONG_LAST.get(err.get("err_code"))
+            if wrong:
+                future.set_exception(wrong(err.get("description", "")))
             else:
                 future.set_exception(APIError(code=err.get("code"), err_code=err.get("err_code"), description=err.get("description")))
             return
@@ -213,12 +223,13 @@ class JetStreamBus:
         msg_id: str | None = None,
         shard: str = "0",
         expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
     ) -> int:
         try:
             ack = await self._js.publish(
                 self._subject(kind, shard),
                 payload,
-                headers=_headers(msg_id, expect_last_seq),
+                headers=_headers(msg_id, expect_last_seq, expect_last_msg_id),
             )
         except APIError as exc:
             raise _translate(exc) from None
@@ -258,11 +269,27 @@ class JetStreamBus:
         msg_id: str | None = None,
         shard: str = "0",
         expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
     ) -> asyncio.Future[int]:
         """Start an append; return the future of its stream sequence (pipelining for a
         single writer that checks acknowledgements in order; see engine/service.py)."""
         return await self._mux.publish(
-            self._subject(kind, shard), payload, _headers(msg_id, expect_last_seq)
+            self._subject(kind, shard), payload, _headers(msg_id, expect_last_seq, expect_last_msg_id)
+        )
+
+    async def append_unacked(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> None:
+        """A JetStream publish without a reply subject: the server answers nothing."""
+        await self._nc.publish(
+            self._subject(kind, shard), payload, headers=_headers(msg_id, expect_last_seq, expect_last_msg_id)
         )
 
     async def read(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
 
-from venue.bus.protocol import Record, StreamKind, WrongLastSequence
+from venue.bus.protocol import Record, StreamKind, WrongLastMsgId, WrongLastSequence
 
 
 class _Stream:
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes]] = []  # (subject, payload); seq = index + 1
         self.msg_ids: dict[str, int] = {}
+        self.last_msg_id = ""  # the newest record's msg_id ("" for none), as JetStream keeps it
         self.identity = secrets.randbits(63) or 1
         self.grew = asyncio.Condition()
 
@@ -34,6 +36,7 @@ class MemoryBus:
         msg_id: str | None = None,
         shard: str = "0",
         expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
     ) -> int:
         if self._closed:
             raise ConnectionError("bus closed")
@@ -42,8 +45,11 @@ class MemoryBus:
             return stream.msg_ids[msg_id]
         if expect_last_seq is not None and expect_last_seq != len(stream.records):
             raise WrongLastSequence(f"stream at {len(stream.records)}, expected {expect_last_seq}")
+        if expect_last_msg_id is not None and expect_last_msg_id != stream.last_msg_id:
+            raise WrongLastMsgId(f"last msg id {stream.last_msg_id!r}, expected {expect_last_msg_id!r}")
         stream.records.append((f"{self._prefix}.{kind.value}.{shard}", bytes(payload)))
         seq = len(stream.records)
+        stream.last_msg_id = msg_id or ""
         if msg_id is not None:
             stream.msg_ids[msg_id] = seq
         async with stream.grew:
@@ -78,15 +84,45 @@ class MemoryBus:
         msg_id: str | None = None,
         shard: str = "0",
         expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
     ) -> asyncio.Future[int]:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         try:
             future.set_result(
-                await self.append(kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq)
+                await self.append(
+                    kind,
+                    payload,
+                    msg_id=msg_id,
+                    shard=shard,
+                    expect_last_seq=expect_last_seq,
+                    expect_last_msg_id=expect_last_msg_id,
+                )
             )
         except Exception as exc:
             future.set_exception(exc)
         return future
+
+    async def append_unacked(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> None:
+        if self._closed:
+            raise ConnectionError("bus closed")
+        with contextlib.suppress(WrongLastSequence):  # (WrongLastMsgId included): not reported
+            await self.append(
+                kind,
+                payload,
+                msg_id=msg_id,
+                shard=shard,
+                expect_last_seq=expect_last_seq,
+                expect_last_msg_id=expect_last_msg_id,
+            )
 
     async def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None

@@ -23,6 +23,12 @@ class WrongLastSequence(RuntimeError):
     appended, or an earlier pipelined append failed. Nothing was stored."""
 
 
+class WrongLastMsgId(WrongLastSequence):
+    """An append with ``expect_last_msg_id`` found another message (or one without a
+    ``msg_id``) last in the stream: someone else appended, or the append it follows was
+    refused. Nothing was stored."""
+
+
 class Bus(Protocol):
     async def ensure_streams(self) -> None:
         """Create the command and event streams if missing (idempotent)."""
@@ -36,11 +42,16 @@ class Bus(Protocol):
         msg_id: str | None = None,
         shard: str = "0",
         expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
     ) -> int:
         """Durably append one message; return its stream sequence. Re-appending a
-        ``msg_id`` seen within the duplicate window returns the original sequence. With
-        ``expect_last_seq`` the append succeeds only if the stream's last sequence is that
-        (else WrongLastSequence): a single writer's guarantee of a gap-free log."""
+        ``msg_id`` seen within the duplicate window returns the original sequence (and
+        stores nothing, whatever ``expect_last_msg_id`` says). With ``expect_last_seq`` the
+        append succeeds only if the stream's last sequence is that (else WrongLastSequence):
+        a single writer's guarantee of a gap-free log. With ``expect_last_msg_id`` it
+        succeeds only if the stream's last message was appended with that ``msg_id`` (else
+        WrongLastMsgId): a chain of appends that one foreign message breaks for good, where
+        expected sequences would realign after it."""
         ...
 
     async def append_nowait(
@@ -51,8 +62,26 @@ class Bus(Protocol):
         msg_id: str | None = None,
         shard: str = "0",
         expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
     ) -> asyncio.Future[int]:
         """Start an append and return the future of its sequence (pipelining)."""
+        ...
+
+    async def append_unacked(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> None:
+        """Send an append without asking for its outcome: a refused one is not reported.
+        Only for a writer that chains its appends with ``expect_last_msg_id``: a later
+        append that is acknowledged vouches for every one before it in the chain, and
+        re-appending the newest ``msg_id`` with ``expect_last_msg_id`` set to itself
+        confirms it (its sequence if it is stored, WrongLastMsgId if it is not)."""
         ...
 
     async def append_many(
@@ -65,8 +94,10 @@ class Bus(Protocol):
         expect_last_seq: int | None = None,
     ) -> list[int]:
         """Append several messages pipelined (one round trip's latency for all), in order.
-        With ``expect_last_seq`` message i expects ``expect_last_seq + i``, so if one fails
-        every later one fails too: no gaps."""
+        With ``expect_last_seq`` message i expects ``expect_last_seq + i``: if one fails
+        because an earlier one did, every later one fails too. (A foreign message in between
+        realigns the expectations for the ones after it; chain with ``expect_last_msg_id``
+        where that matters.)"""
         ...
 
     def read(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -193,3 +195,159 @@ async def test_a_snapshot_of_another_command_log_is_never_used(tmp_path: Path, n
         for body in new_bodies:
             oracle.apply_batch(body)
         assert first.engine.state_hash() == oracle.state_hash()
+
+
+async def _commands(bus: JetStreamBus, n: int) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytes]] = []
+    async for rec in bus.read(StreamKind.COMMANDS, 1):
+        out.append((rec.seq, rec.payload))
+        if len(out) == n:
+            return out
+    raise AssertionError("the command stream ended")
+
+
+@pytest.mark.parametrize("ack_interval_ms", [0.0, 20.0])
+async def test_no_answer_is_stored_after_a_foreign_event(
+    bus: JetStreamBus, tmp_path: Path, ack_interval_ms: float
+) -> None:
+    """One foreign record in the event stream (a second engine on the shard) between two of
+    the engine's pipelined answers: the answer after it is refused, and so is every later
+    one. (Chained by expected sequences alone, the second answer after it would match the
+    realigned sequence and be stored with its predecessor missing, and a restart would take
+    that predecessor as answered: a command never answered.)"""
+    from venue.bus.protocol import WrongLastSequence
+
+    bodies = _batches(seed=3, n_batches=6, size=10)
+    await _publish(bus, bodies)
+    service = EngineService(bus, SnapshotStore(tmp_path), EngineConfig(event_ack_interval_ms=ack_interval_ms))
+    await service.recover()
+    records = await _commands(bus, len(bodies))
+    await service.step(*records[0])
+    await service.flush()  # answer 1 is stored at event sequence 1
+    await bus.append(StreamKind.EVENTS, b"intruder")  # event sequence 2
+    with pytest.raises(WrongLastSequence):  # (WrongLastMsgId is one)
+        for seq, payload in records[1:]:
+            await service.step(seq, payload)
+        await service.flush()
+    assert await bus.last_seq(StreamKind.EVENTS) == 2
+
+
+async def test_a_refused_answer_stops_the_engine_even_when_no_command_follows(
+    bus: JetStreamBus, tmp_path: Path
+) -> None:
+    """With a long ack interval the answers between acknowledgements go unacknowledged; when
+    the commands stop, the engine confirms the newest answer by itself, and stops if it is
+    not stored."""
+    from venue.bus.protocol import WrongLastSequence
+
+    bodies = _batches(seed=5, n_batches=5, size=10)
+    await _publish(bus, bodies[:3])
+    service = EngineService(bus, SnapshotStore(tmp_path), EngineConfig(event_ack_interval_ms=500))
+    task = asyncio.create_task(service.run())
+    for _ in range(500):
+        if service._stored == 3:  # answers 2 and 3 were not acknowledged: confirmed when quiet
+            break
+        await asyncio.sleep(0.01)
+    assert service._stored == 3 and await bus.last_seq(StreamKind.EVENTS) == 3
+    await bus.append(StreamKind.EVENTS, b"intruder")
+    await _publish_more(bus, bodies, 3)  # commands 4, 5, then nothing
+    with pytest.raises(WrongLastSequence):
+        await asyncio.wait_for(task, 5)
+    assert await bus.last_seq(StreamKind.EVENTS) == 4
+
+
+async def test_an_answer_acknowledged_at_another_sequence_stops_the_engine(
+    bus: JetStreamBus, tmp_path: Path
+) -> None:
+    """An event with the message id of the engine's answer 2 is already in the stream (an
+    engine replica that got ahead and diverged): JetStream acknowledges the engine's answer
+    2 as that duplicate, at another sequence than the engine counted."""
+    from engine.service import EventLogDiverged
+
+    bodies = _batches(seed=6, n_batches=3, size=10)
+    await _publish(bus, bodies)
+    stream = await bus.stream_id(StreamKind.COMMANDS)
+    planted = Envelope(1, "evt", "replica", 0, 0, 0, b"")  # answers nothing: recover starts at 1
+    await bus.append(StreamKind.EVENTS, encode_envelope(planted), msg_id=f"{stream:x}.2")
+    service = EngineService(bus, SnapshotStore(tmp_path), EngineConfig(event_ack_interval_ms=0))
+    await service.recover()
+    records = await _commands(bus, len(bodies))
+    with pytest.raises(EventLogDiverged):
+        for seq, payload in records:
+            await service.step(seq, payload)
+        await service.flush()
+    assert await bus.last_seq(StreamKind.EVENTS) == 2  # the planted event and answer 1
+
+
+@pytest.mark.parametrize("kill_after_s", [0.0, 0.002])
+async def test_nats_killed_mid_burst_every_command_is_answered_once(tmp_path: Path, kill_after_s: float) -> None:
+    """NATS (file storage) is killed (-9) and started again while commands stream in and the
+    engine has answers in flight, most of them unacknowledged (still in the client's buffer,
+    or written to a socket that dies). The engine either carries on or stops and, started
+    again as its supervisor would, recovers: either way the event stream ends up with exactly
+    one answer per command, in order, bit for bit the clean replay's."""
+    from venue.bus.protocol import WrongLastSequence
+    from venue.embedded import EmbeddedNats, free_port
+
+    nats = EmbeddedNats(tmp_path / "nats", free_port())
+    nats.start()
+    store = SnapshotStore(tmp_path / "snapshots", keep=2)
+    config = EngineConfig(snapshot_every=40)
+    bodies = _batches(seed=7, n_batches=300, size=20)
+    restarts = 0
+
+    current: list[EngineService] = []
+
+    async def supervise(bus: JetStreamBus) -> None:
+        nonlocal restarts
+        while True:
+            service = EngineService(bus, store, config)
+            current[:] = [service]
+            try:
+                await service.run()
+            except (WrongLastSequence, TimeoutError, ConnectionError) as exc:
+                restarts += 1
+                print(f"engine stopped: {exc!r}; starting it again")
+                await asyncio.sleep(0.2)
+
+    try:
+        async with isolated_bus(nats.url, isolated_bus_config("NR", storage="file")) as bus:
+            engine = asyncio.create_task(supervise(bus))
+            payloads = [
+                encode_envelope(Envelope(1, "cmd", "test", i, 0, len(b) // wire.CMD_SIZE, b))
+                for i, b in enumerate(bodies, 1)
+            ]
+            for k in range(0, len(payloads), 10):
+                if k == 160:  # the engine is answering the batch before: stop NATS under it
+                    while current[0].applied_seq < 152:
+                        await asyncio.sleep(0)
+                    if kill_after_s:
+                        await asyncio.sleep(kill_after_s)
+                    os.kill(nats.pid or 0, signal.SIGKILL)
+                    nats.stop()
+                    await asyncio.sleep(0.5)
+                    nats.start()
+                for _ in range(100):
+                    try:  # (msg ids: a batch re-sent after a lost acknowledgement is stored once)
+                        await bus.append_many(
+                            StreamKind.COMMANDS, payloads[k : k + 10], msg_ids=[f"c{i}" for i in range(k, k + 10)]
+                        )
+                        break
+                    except Exception:
+                        await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError("commands could not be appended after the restart")
+                await asyncio.sleep(0.005)
+            answers = await _answers(bus, len(bodies))
+            await asyncio.sleep(0.5)  # nothing more comes
+            assert await bus.last_seq(StreamKind.EVENTS) == len(bodies)
+            engine.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await engine
+    finally:
+        nats.stop()
+    assert [a.answers for a in answers] == list(range(1, len(bodies) + 1))
+    oracle = MatchingEngine()
+    for body, answer in zip(bodies, answers, strict=True):
+        assert answer.body == oracle.apply_batch(body)
+    print(f"engine restarts: {restarts}")
