@@ -45,7 +45,7 @@ from engine.commands import AdvanceClock, EndOfSession
 from engine.core import MatchingEngine
 from engine.snapshots import SnapshotStore
 from venue.bus.envelope import Envelope, decode_envelope, encode_envelope
-from venue.bus.protocol import Bus, StreamKind
+from venue.bus.protocol import AckLost, Bus, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, EngineConfig, session_end_time
 from venue.gctune import tune_gc
@@ -101,6 +101,7 @@ class EngineService:
         self._confirming: asyncio.Future[None] | None = None
         self._error: BaseException | None = None  # the first failed publish or confirmation
         self._failed: asyncio.Future[None] | None = None  # run() stops when it completes
+        self._progress = asyncio.Event()  # set when more answers are known stored, or on failure
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
         self._stream = 0  # the command stream's identity (Bus.stream_id), from recover()
@@ -178,10 +179,13 @@ class EngineService:
 
     async def _pop_oldest(self) -> None:
         future, expected = self._in_flight[0]
-        if future.done():
-            self._settle(expected, future.result())
+        lost = future.done() and not future.cancelled() and isinstance(future.exception(), AckLost)
+        if future.done() and not lost:
+            self._settle(expected, future.result())  # (raises if it failed)
         elif expected <= self._stored:
-            future.cancel()  # its reply was lost (a reconnect); a later one vouched for it
+            future.cancel()  # unanswered, or its reply lost in a reconnect: a later one vouched for it
+        elif lost:
+            await self._until_stored(expected)
         else:
             try:
                 seq = await asyncio.wait_for(asyncio.shield(future), REPLY_TIMEOUT_S)
@@ -189,8 +193,26 @@ class EngineService:
                 raise TimeoutError(
                     f"no acknowledgement of the answer at event sequence {expected} in {REPLY_TIMEOUT_S} s"
                 ) from None
-            self._settle(expected, seq)
+            except AckLost:
+                await self._until_stored(expected)
+            else:
+                self._settle(expected, seq)
         self._in_flight.popleft()
+
+    async def _until_stored(self, expected: int) -> None:
+        """Wait for a later acknowledgement (the confirmation ``_on_ack`` sent when this
+        one's was lost) to vouch for the answer at ``expected``."""
+        deadline = asyncio.get_running_loop().time() + REPLY_TIMEOUT_S
+        while self._stored < expected:
+            if self._error is not None:
+                raise self._error
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), deadline - asyncio.get_running_loop().time())
+            except TimeoutError:
+                raise TimeoutError(
+                    f"the answer at event sequence {expected} not confirmed in {REPLY_TIMEOUT_S} s"
+                ) from None
 
     def _track(self, future: asyncio.Future[int], expected: int) -> None:
         """Watch an acknowledged publish (or confirmation) that must land at ``expected``."""
@@ -203,6 +225,7 @@ class EngineService:
             raise EventLogDiverged(f"answer acknowledged at event sequence {seq}, expected {expected}")
         if seq > self._stored:
             self._stored = seq  # and every answer before it: the chain
+            self._progress.set()
 
     def _on_ack(self, expected: int, future: asyncio.Future[int]) -> None:
         """Every acknowledgement as it comes: a failure stops the service even when no
@@ -210,6 +233,13 @@ class EngineService:
         if future.cancelled():
             return
         exc = future.exception()
+        if isinstance(exc, AckLost):
+            # Its outcome went with the connection: ask about the newest answer again (a
+            # confirmation vouches for this one too; a refused one stops the service).
+            if expected > self._stored and (self._confirming is None or self._confirming.done()):
+                log.warning("event acknowledgement lost in a reconnect; confirming the newest answer", evt_seq=expected)
+                self._confirming = asyncio.ensure_future(self._confirm_newest(force=True))
+            return
         if exc is None:
             try:
                 self._settle(expected, future.result())
@@ -221,6 +251,7 @@ class EngineService:
     def _fail(self, exc: BaseException) -> None:
         if self._error is None:
             self._error = exc
+            self._progress.set()
             log.error("event publish failed; the engine stops", error=f"{exc.__class__.__name__}: {exc}")
         if self._failed is not None and not self._failed.done():
             self._failed.set_exception(exc)
@@ -238,13 +269,13 @@ class EngineService:
         self._ack_due = loop.time() + self._ack_interval
         self._confirming = asyncio.ensure_future(self._confirm_newest())
 
-    async def _confirm_newest(self) -> None:
+    async def _confirm_newest(self, *, force: bool = False) -> None:
         """Ask JetStream whether the newest answer is stored, without sending it again: an
         empty publish with its message id that expects itself as the last message id is a
         duplicate (acknowledged with the answer's sequence) if it is stored, and refused if
         it is not; it is never stored itself."""
         target, msg_id = self._evt_last, self._last_id
-        if self._asked >= target:
+        if (self._asked >= target and not force) or target <= self._stored:
             return
         try:
             future = await self.bus.append_nowait(

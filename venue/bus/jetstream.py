@@ -2,8 +2,12 @@
 
 Appends use JetStream publish with ``Nats-Msg-Id`` for de-duplication; ``append_many``
 pipelines with ``publish_async`` so a batch of bus messages costs one round trip.
-Reads use an ordered push consumer starting at a stream sequence: no acks, gap-free, and
-nats-py re-creates it by itself after a reconnect.
+Reads use an ordered push consumer starting at a stream sequence: no acks, gap-free. After a
+reconnect the bus re-creates every reader's consumer at once from the record after the last
+one it delivered (nats-py would only after two missed heartbeats: seconds without records
+when the server restarted and its ephemeral consumers were gone). Appends whose
+acknowledgement the lost connection took fail with ``AckLost`` shortly after the reconnect
+(``ACK_GRACE_S``), instead of never resolving.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -20,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
-from venue.bus.protocol import Record, StreamKind, WrongLastMsgId, WrongLastSequence
+from venue.bus.protocol import AckLost, Record, StreamKind, WrongLastMsgId, WrongLastSequence
 from venue.config import BusConfig
 from venue.logs import get_logger
 
@@ -91,11 +96,19 @@ def _put_end(queue: asyncio.Queue[Msg | None]) -> None:
         queue.put_nowait(None)
 
 
+ACK_GRACE_S = 0.5  # after a reconnect, how long replies to earlier publishes may still come
+
+
 class _AckMux:
     """Pipelined JetStream publishes: one inbox subscription, a future per publish.
 
     (nats-py's ``publish_async`` raises inside its reply callback when the server answers
     with an error, so that future never resolves; this one sets the exception instead.)
+
+    A publish pending when the connection drops was either written to the dead socket (its
+    reply never comes) or still in nats-py's buffer (sent after the reconnect, answered
+    then): its future fails with ``AckLost`` if no reply came ``ACK_GRACE_S`` after the
+    reconnect.
     """
 
     def __init__(self, nc: Client) -> None:
@@ -103,6 +116,21 @@ class _AckMux:
         self._prefix = ""
         self._futures: dict[str, asyncio.Future[int]] = {}
         self._next = 0
+        self._suspect: set[str] = set()  # tokens pending at a disconnect
+
+    def on_disconnected(self) -> None:
+        self._suspect.update(self._futures)
+
+    def on_reconnected(self) -> None:
+        suspect, self._suspect = self._suspect, set()
+        if suspect:
+            asyncio.get_running_loop().call_later(ACK_GRACE_S, self._fail_lost, suspect)
+
+    def _fail_lost(self, suspect: set[str]) -> None:
+        for token in suspect:
+            future = self._futures.pop(token, None)
+            if future is not None and not future.done():
+                future.set_exception(AckLost("the connection was lost before the acknowledgement"))
 
     async def _start(self) -> None:
         self._prefix = f"{self._nc._inbox_prefix.decode()}.{self._nc._nuid.next().decode()}."
@@ -148,6 +176,19 @@ class JetStreamBus:
         self._config = config
         self._mux = _AckMux(nc)
         self._closing: list[bool] = []
+        self._readers: set[Any] = set()  # the ordered consumers' subscriptions
+
+    def _on_disconnected(self) -> None:
+        self._mux.on_disconnected()
+
+    async def _on_reconnected(self) -> None:
+        self._mux.on_reconnected()
+        for sub in list(self._readers):
+            jsi = sub._sub._jsi  # nats-py's ordered-consumer state
+            try:
+                await jsi.reset_ordered_consumer(jsi._sseq + 1)
+            except Exception as exc:  # its own heartbeat check tries again
+                log.warning("reader not re-created after the reconnect", error=f"{exc.__class__.__name__}: {exc}")
 
     @classmethod
     async def connect(cls, url: str, config: BusConfig, *, name: str = "venue") -> JetStreamBus:
@@ -155,13 +196,18 @@ class JetStreamBus:
             log.warning("nats error", error=f"{exc.__class__.__name__}: {exc}")
 
         closing: list[bool] = []  # set by close(): a disconnect we asked for is not news
+        made: list[JetStreamBus] = []
 
         async def on_disconnected() -> None:
             if not closing:
                 log.warning("nats disconnected; reconnecting", url=url)
+            if made:
+                made[0]._on_disconnected()
 
         async def on_reconnected() -> None:
             log.info("nats reconnected", url=url)
+            if made:
+                await made[0]._on_reconnected()
 
         try:
             # Reconnect forever once connected, but give up on the first connect after
@@ -187,6 +233,7 @@ class JetStreamBus:
             ) from None
         bus = cls(nc, config)
         bus._closing = closing
+        made.append(bus)
         return bus
 
     @property
@@ -308,6 +355,12 @@ class JetStreamBus:
             pending_msgs_limit=1_000_000,
             pending_bytes_limit=1 << 30,
         )
+        # Ordered-consumer resets restart after the last record delivered: before the first
+        # one, that is the one before start_seq, not the stream's first.
+        jsi = sub._sub._jsi
+        assert jsi is not None
+        jsi._sseq = max(1, start_seq) - 1
+        self._readers.add(sub)
         # The subscription's own queue, read directly: nats-py's ``messages`` iterator
         # starts a task and an ``asyncio.wait`` per message, and ``msg.metadata`` builds
         # dataclasses and a datetime, where only the stream sequence is needed (together
@@ -316,6 +369,7 @@ class JetStreamBus:
         queue: asyncio.Queue[Msg | None] = sub._pending_queue  # type: ignore[assignment]
         ended: asyncio.Future[bool] = sub.messages._unsubscribed_future  # type: ignore[attr-defined]
         ended.add_done_callback(lambda _: _put_end(queue))
+        last = max(1, start_seq) - 1
         try:
             while True:
                 msg = await queue.get()
@@ -323,11 +377,16 @@ class JetStreamBus:
                 if msg is None:
                     return
                 sub._pending_size -= len(msg.data)  # (nats-py's slow-consumer accounting)
-                yield Record(_stream_seq(msg.reply), msg.data)
+                seq = _stream_seq(msg.reply)
+                if seq <= last:  # a re-created consumer's overlap: each record once, in order
+                    continue
+                last = seq
+                yield Record(seq, msg.data)
                 reply = _flow_control_reply(sub)  # the record is processed: ask for more
                 if reply is not None:
                     await self._nc.publish(reply)
         finally:
+            self._readers.discard(sub)
             try:
                 await sub.unsubscribe()
             except Exception:

@@ -29,6 +29,12 @@ class WrongLastMsgId(WrongLastSequence):
     refused. Nothing was stored."""
 
 
+class AckLost(ConnectionError):
+    """The connection to the log was lost before an append's acknowledgement came: the
+    append may or may not be stored. Append it again with the same ``msg_id`` (stored once
+    within the duplicate window), or confirm it another way."""
+
+
 class Bus(Protocol):
     async def ensure_streams(self) -> None:
         """Create the command and event streams if missing (idempotent)."""

@@ -16,6 +16,7 @@ import pytest
 from engine import commands as c
 from engine import wire
 from engine.core import MatchingEngine
+from engine.service import EngineService
 from engine.snapshots import SnapshotStore
 from fix_gateway.client import FixClient
 from venue.bus.envelope import Envelope, RequestMeta, decode_envelope, encode_envelope, encode_meta
@@ -100,6 +101,73 @@ async def test_nats_restart_gateway_and_engine_reconnect_by_themselves(
             assert [s(m, 150) for m in got] == ["0", "F"]
             fill = await report(alpha, timeout=30)
             assert (s(fill, 150), s(fill, 39)) == ("F", "2")
+    finally:
+        nats.stop()
+
+
+@pytest.mark.parametrize("kill_after_s", [0.0, 0.003, 0.02])
+async def test_nats_killed_mid_load_every_order_is_acknowledged_once(
+    stack_factory: Callable[..., Any], tmp_path: Path, kill_after_s: float
+) -> None:
+    """NATS (file storage) is killed (-9) while a burst of orders is on its way into the
+    command log and its answers are on their way out: command appends and event publishes
+    whose acknowledgements die with the connection. The gateway appends the lost ones again
+    (the same message ids: stored once) and the engine carries on or stops and recovers, as
+    its supervisor would start it: every order gets exactly one acknowledgement, soon after
+    NATS is back, not after some timeout."""
+    from venue.bus.protocol import WrongLastSequence
+    from venue.embedded import EmbeddedNats, free_port
+
+    nats = EmbeddedNats(tmp_path / "own-nats", free_port())
+    nats.start()
+    restarts = 0
+    try:
+        async with stack_factory(nats_url=nats.url) as stack:
+
+            async def supervise() -> None:
+                nonlocal restarts
+                while True:
+                    store = SnapshotStore(stack.tmp / "snapshots", keep=2)
+                    stack.engine = EngineService(stack.bus, store, stack.config.engine)
+                    try:
+                        await stack.engine.run()
+                    except (WrongLastSequence, TimeoutError, ConnectionError) as exc:
+                        restarts += 1
+                        print(f"engine stopped: {exc!r}; starting it again")
+                        await asyncio.sleep(0.2)
+
+            stack.tasks["engine"] = asyncio.create_task(supervise())
+            await stack.start_gateway()
+            alpha = await stack.client("ALPHA")
+            alpha.send("D", nos("a0", "1", "0.001", "58000"))
+            first = await report(alpha)
+            assert s(first, 150) == "0", s(first, 58)
+
+            n = 300
+            for i in range(1, n + 1):
+                alpha.send("D", nos(f"a{i}", "1", "0.001", str(58000 - i)))
+                if i % 20 == 0:
+                    await asyncio.sleep(0.001)
+                if i == n // 2:
+                    await asyncio.sleep(kill_after_s)
+                    os.kill(nats.pid or 0, signal.SIGKILL)
+                    nats.stop()
+                    killed = asyncio.get_running_loop().time()
+                    await asyncio.sleep(0.5)
+                    nats.start()
+            acks: dict[str, int] = {}
+            last = killed
+            while len(acks) < n:
+                m = await report(alpha, timeout=30)
+                assert s(m, 150) == "0", (s(m, 58), s(m, 11))
+                acks[s(m, 11)] = acks.get(s(m, 11), 0) + 1
+                last = asyncio.get_running_loop().time()
+            with pytest.raises(TimeoutError):
+                await alpha.next(timeout=1.0)
+            assert acks == {f"a{i}": 1 for i in range(1, n + 1)}
+            print(f"engine restarts: {restarts}; last acknowledgement {last - killed:.2f} s after the kill")
+            # Back soon: NATS is down 0.5 s, the clients reconnect every 0.5 s.
+            assert last - killed < 5.0
     finally:
         nats.stop()
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
 
 import pytest
 from nats.js.errors import NoStreamResponseError
 
 from tests.support.buses import isolated_bus, isolated_bus_config
 from venue.bus.jetstream import JetStreamBus
-from venue.bus.protocol import StreamKind
+from venue.bus.protocol import AckLost, StreamKind
+from venue.embedded import EmbeddedNats, free_port
 
 
 async def test_an_append_no_stream_takes_fails_instead_of_waiting(nats_url: str) -> None:
@@ -33,3 +38,56 @@ async def test_stored_records_carry_only_the_headers_appends_need(nats_url: str)
         await bus.append_many(StreamKind.EVENTS, [b"a"], msg_ids=["m1"], expect_last_seq=0)
         msg = await bus._js.get_msg(bus._stream(StreamKind.EVENTS), seq=1)
         assert msg.headers == {"Nats-Msg-Id": "m1", "Nats-Expected-Last-Sequence": "0"}
+
+
+async def test_a_server_restart_fails_lost_acknowledgements_and_readers_resume_at_once(tmp_path: Path) -> None:
+    """NATS frozen (SIGSTOP) while appends wait for their acknowledgements, then killed and
+    started again: the appends whose acknowledgements died with the connection fail with
+    AckLost soon after the reconnect (they never resolved before), appending them again with
+    their msg ids stores each once; and a reader that had no record yet gets the next one at
+    once, from its own start sequence, not after missed heartbeats or from the stream's
+    first record."""
+    nats = EmbeddedNats(tmp_path / "nats", free_port())
+    nats.start()
+    try:
+        async with isolated_bus(nats.url, isolated_bus_config("R", storage="file")) as bus:
+            await bus.append_many(StreamKind.COMMANDS, [b"old1", b"old2"])
+            got: list[tuple[int, bytes]] = []
+
+            async def read() -> None:
+                async for rec in bus.read(StreamKind.COMMANDS, 3):
+                    got.append((rec.seq, rec.payload))
+
+            reader = asyncio.create_task(read())
+            await asyncio.sleep(0.2)
+            os.kill(nats.pid or 0, signal.SIGSTOP)
+            ids = [f"m{i}" for i in range(5)]
+            futures = [
+                await bus.append_nowait(StreamKind.COMMANDS, f"new{i}".encode(), msg_id=ids[i]) for i in range(5)
+            ]
+            await asyncio.sleep(0.3)  # written to the frozen server's socket
+            os.kill(nats.pid or 0, signal.SIGKILL)
+            nats.stop()
+            nats.start()
+            restarted = asyncio.get_running_loop().time()
+            done, _ = await asyncio.wait(futures, timeout=5)
+            assert len(done) == 5, "acknowledgements lost with the connection never resolved"
+            waited = asyncio.get_running_loop().time() - restarted
+            outcomes = [f.exception() for f in futures]
+            assert all(isinstance(e, AckLost) for e in outcomes), outcomes  # (a frozen server stored none)
+            for i in range(5):
+                await bus.append(StreamKind.COMMANDS, f"new{i}".encode(), msg_id=ids[i])
+            for _ in range(100):
+                if len(got) >= 5:
+                    break
+                await asyncio.sleep(0.02)
+            resumed = asyncio.get_running_loop().time() - restarted
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+    finally:
+        nats.stop()
+    stored = [p for _, p in got]
+    assert stored == [f"new{i}".encode() for i in range(5)], got  # each once, none before seq 3
+    assert [s for s, _ in got] == [3, 4, 5, 6, 7]
+    assert waited < 3.0 and resumed < 3.0, (waited, resumed)
