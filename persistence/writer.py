@@ -45,6 +45,9 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08
     asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P03 starting
     asyncpg.exceptions.InsufficientResourcesError,  # 53300 too many connections, disk full
+    # The server died mid-COPY: asyncpg's protocol state is left inconsistent ("cannot
+    # switch to state 15; another operation is in progress"). A new session starts over.
+    asyncpg.InternalClientError,
 )
 
 

@@ -256,6 +256,14 @@ def _check(config: Config) -> None:
     users = {u.username: u for u in config.users}
     if not 0 < config.fix.port < 65536:
         raise ConfigError(f"fix.port = {config.fix.port} is not a TCP port")
+    listening = {"fix.port": config.fix.port, "metrics.port": config.metrics.port}
+    if not config.bus.url:
+        listening["bus.embedded_port"] = config.bus.embedded_port
+    taken: dict[int, str] = {}
+    for port_key, port in listening.items():
+        if port and port in taken:
+            raise ConfigError(f"{taken[port]} and {port_key} are both {port}: each needs a port of its own")
+        taken[port] = port_key
     if not 0 <= config.fix.gateway_id < OPERATOR_ID:
         raise ConfigError(f"fix.gateway_id must be 0..{OPERATOR_ID - 1} ({OPERATOR_ID} is reserved for operator tools)")
     if not 0 < config.fix.store_flush_ms <= 1000:

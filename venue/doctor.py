@@ -77,8 +77,15 @@ async def run_checks(config: Config, data_dir: Path) -> list[Check]:
     checks.append(Check("runtime", alive, f"pid {pid}" + ("" if alive else " is not running (stale runtime file)")))
     if not alive:
         return checks
-    checks.append(await _check_nats(str(info["nats_url"]), config))
-    checks.append(await _check_database(str(info["database_url"])))
+    restarts = info.get("embedded_restarts") or {}
+    assert isinstance(restarts, dict)
+    for key, check in (
+        ("nats", await _check_nats(str(info["nats_url"]), config)),
+        ("postgres", await _check_database(str(info["database_url"]))),
+    ):
+        if restarts.get(key):  # an embedded server the supervisor had to start again
+            check = Check(check.component, check.healthy, f"{check.detail}, embedded restarts {restarts[key]}")
+        checks.append(check)
     if info.get("metrics_url"):
         checks.append(await asyncio.to_thread(_check_http, "metrics", str(info["metrics_url"])))
     services = info.get("services") or {}

@@ -135,6 +135,14 @@ class EmbeddedNats:
             env.pop("GOMAXPROCS", None)
         return env
 
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def restart(self) -> None:
+        """Start the server again after it died (kill -9, OOM): same port, same data."""
+        self.stop()
+        self.start()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
@@ -203,6 +211,20 @@ class EmbeddedPostgres:
         alive = [p for p in pids if isinstance(p, int) and _alive(p)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+
+    def alive(self) -> bool:
+        pid = self.pid
+        return pid is not None and _alive(pid)
+
+    def restart(self) -> None:
+        """Start the server again after it died (kill -9, OOM): same data, same socket.
+        pgserver keeps one handle per data directory and would hand back the dead one."""
+        import pgserver.postgres_server as pgs
+
+        for key in [k for k in pgs.PostgresServer._instances if Path(k).resolve() == self.data_dir.resolve()]:
+            del pgs.PostgresServer._instances[key]
+        self._server = None
+        self.start()
 
     @property
     def pid(self) -> int | None:

@@ -3,7 +3,8 @@
 Start order: data directory and lock, the bus (embedded nats-server unless a URL is set) and
 its streams, the database (embedded PostgreSQL unless a URL is set) with migrations and the
 config's reference data, the metrics endpoint, then each venue service as a child process
-(restarted with back-off if it dies). The runtime file ``<data_dir>/runtime.json`` tells
+(restarted with back-off if it dies; so are the embedded nats-server and PostgreSQL, and
+the services reconnect to them by themselves). The runtime file ``<data_dir>/runtime.json`` tells
 ``venue doctor`` and other commands where everything is. Stop (Ctrl-C / SIGTERM) runs the
 same steps backwards; a failed start undoes what it had started and exits non-zero.
 """
@@ -103,6 +104,8 @@ class Venue:
     nats_url: str = ""
     database_url: str = ""
     children: list[_Child] = field(default_factory=list)
+    embedded_restarts: dict[str, int] = field(default_factory=lambda: {"nats": 0, "postgres": 0})
+    _watcher: asyncio.Task[None] | None = None
     _stopping: bool = False
 
     @property
@@ -180,7 +183,36 @@ class Venue:
                 self.children.append(child)
                 await self._spawn(child)
                 child.task = asyncio.create_task(self._supervise(child))
+        if self.nats or self.postgres:
+            self._watcher = asyncio.create_task(self._watch_embedded())
         self._write_runtime()
+
+    async def _watch_embedded(self) -> None:
+        """Start an embedded server again when it dies (kill -9, OOM), checked every half
+        second, with back-off while it will not start. The services reconnect by themselves."""
+        loop = asyncio.get_running_loop()
+        backoff = 0.5
+        while not self._stopping:
+            await asyncio.sleep(0.5)
+            for name, server in (("nats", self.nats), ("postgres", self.postgres)):
+                if server is None or self._stopping or server.alive():
+                    continue
+                log.warning("embedded server exited; restarting", server=name)
+                try:
+                    if server is self.nats:
+                        # On this thread: PR_SET_PDEATHSIG follows the thread that started it.
+                        server.restart()
+                    else:
+                        await loop.run_in_executor(None, server.restart)
+                except Exception as exc:
+                    log.error("embedded server did not start again", server=name, error=str(exc), retry_in_s=backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                backoff = 0.5
+                self.embedded_restarts[name] += 1
+                log.info("embedded server restarted", server=name, pid=server.pid)
+                self._write_runtime()
 
     def _child_env(self, child: _Child) -> dict[str, str]:
         env = dict(os.environ)
@@ -247,6 +279,7 @@ class Venue:
             "nats_embedded_pid": self.nats.pid if self.nats else None,
             "database_url": self.database_url,
             "postgres_embedded_pid": self.postgres.pid if self.postgres else None,
+            "embedded_restarts": dict(self.embedded_restarts),
             "metrics_url": f"http://{m.host}:{m.port}/metrics" if m.port else None,
             "endpoints": self.endpoints(),
             "services": {
@@ -265,6 +298,9 @@ class Venue:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._watcher is not None:  # it sees _stopping within 0.5 s (or after a restart it began)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._watcher, 30)
         for child in reversed(self.children):
             if child.task:
                 child.task.cancel()

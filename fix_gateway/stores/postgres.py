@@ -324,7 +324,7 @@ class PostgresMessageStore:
             await asyncio.sleep(self._flush_interval)  # let the batch fill
             try:
                 await self.flush()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
                 log.warning("fix_store_flush_failed", session=self.session_id, error=repr(exc))
                 await asyncio.sleep(self._retry_delay)
                 self._changed.set()

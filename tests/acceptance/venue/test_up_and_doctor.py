@@ -21,11 +21,22 @@ ROOT = Path(__file__).parents[3]
 VENUE = [sys.executable, "-m", "venue.cli"]
 
 
+def _ports(n: int) -> list[int]:
+    """``n`` distinct free ports (free_port() may hand out the same one twice)."""
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 def _config(tmp_path: Path) -> Path:
+    nats, metrics, fix = _ports(3)
     text = (ROOT / "config" / "demo.toml").read_text()
-    text = re.sub(r"embedded_port = \d+", f"embedded_port = {free_port()}", text)
-    text = re.sub(r"(\[metrics\]\nport = )\d+", rf"\g<1>{free_port()}", text)
-    text = re.sub(r"(\[fix\]\nhost = \"[^\"]*\"\nport = )\d+", rf"\g<1>{free_port()}", text)
+    text = re.sub(r"embedded_port = \d+", f"embedded_port = {nats}", text)
+    text = re.sub(r"(\[metrics\]\nport = )\d+", rf"\g<1>{metrics}", text)
+    text = re.sub(r"(\[fix\]\nhost = \"[^\"]*\"\nport = )\d+", rf"\g<1>{fix}", text)
     path = tmp_path / "venue.toml"
     path.write_text(text)
     return path
@@ -74,7 +85,11 @@ def running_venue(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path,
 
 def test_up_doctor_and_clean_ctrl_c(running_venue: tuple[subprocess.Popen[str], Path, dict[str, str]], tmp_path: Path) -> None:
     proc, config, env = running_venue
-    doctor = subprocess.run([*VENUE, "--config", str(config), "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    for _ in range(30):  # the services start after "venue is up"; their endpoints a moment later
+        doctor = subprocess.run([*VENUE, "--config", str(config), "doctor"], env=env, capture_output=True, text=True, timeout=60)
+        if doctor.returncode == 0:
+            break
+        time.sleep(0.5)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert re.search(r"ok\s+bus", doctor.stdout) and re.search(r"ok\s+database", doctor.stdout)
 
@@ -229,3 +244,79 @@ def test_a_killed_supervisor_leaves_no_service_behind(
     while time.monotonic() < deadline and pid_alive(postgres):
         time.sleep(0.2)
     assert not pid_alive(postgres)
+
+
+def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
+    running_venue: tuple[subprocess.Popen[str], Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """kill -9 the embedded nats-server, then the embedded PostgreSQL: `venue up` starts each
+    again, the services reconnect by themselves, FIX sessions stay logged on, orders entered
+    after each restart are acknowledged, and every trade reaches PostgreSQL."""
+    import asyncio
+
+    import asyncpg
+
+    from fix_gateway.client import FixClient
+
+    _proc, config, env = running_venue
+    port = int(re.search(r"\[fix\]\nhost = \"[^\"]*\"\nport = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+    runtime = tmp_path / "var" / "runtime.json"
+
+    def restarted(key: str, old: int) -> int:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            info = json.loads(runtime.read_text())
+            pid = info[key]
+            if pid and pid != old and pid_alive(pid):
+                return int(pid)
+            time.sleep(0.2)
+        raise AssertionError(f"{key} was not started again")
+
+    async def session() -> None:
+        alpha = FixClient("FIX.4.4", "ALPHA", "VENUE", username="alpha", password="alpha-demo")
+        beta = FixClient("FIXT.1.1", "BETA", "VENUE", username="beta", password="beta-demo")
+        for _ in range(100):  # the gateway replays the event log before it listens
+            try:
+                await alpha.connect("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
+        await beta.connect("127.0.0.1", port)
+        order = [(55, "BTC-USD"), (60, "20261122-00:00:00"), (38, "0.1"), (40, "2"), (44, "60000")]
+
+        async def trade(n: int) -> None:
+            alpha.send("D", [(11, f"buy-{n}"), (1, "ALPHA-1"), (54, "1"), *order])
+            assert (await alpha.expect("8", 30)).get(150) == b"0"
+            beta.send("D", [(11, f"sell-{n}"), (1, "BETA-1"), (54, "2"), *order])
+            assert [(await beta.expect("8", 30)).get(150) for _ in range(2)] == [b"0", b"F"]
+            assert (await alpha.expect("8", 30)).get(150) == b"F"
+
+        await trade(1)
+        info = json.loads(runtime.read_text())
+        os.kill(info["nats_embedded_pid"], signal.SIGKILL)
+        await asyncio.to_thread(restarted, "nats_embedded_pid", info["nats_embedded_pid"])
+        await trade(2)
+        os.kill(info["postgres_embedded_pid"], signal.SIGKILL)
+        await asyncio.to_thread(restarted, "postgres_embedded_pid", info["postgres_embedded_pid"])
+        await trade(3)
+        after = json.loads(runtime.read_text())
+        assert after["embedded_restarts"] == {"nats": 1, "postgres": 1}
+        assert all(svc["restarts"] == 0 for svc in after["services"].values()), after["services"]
+        conn = await asyncpg.connect(after["database_url"])
+        try:
+            for _ in range(300):
+                trades = await conn.fetchval("SELECT count(*) FROM trades_view")
+                if trades == 3:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+        assert trades == 3
+        await alpha.logout()
+        await beta.logout()
+        doctor = subprocess.run([*VENUE, "--config", str(config), "doctor"], env=env, capture_output=True, text=True, timeout=60)
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert re.search(r"ok\s+bus .*embedded restarts 1", doctor.stdout), doctor.stdout
+        assert re.search(r"ok\s+database .*embedded restarts 1", doctor.stdout), doctor.stdout
+
+    asyncio.run(session())

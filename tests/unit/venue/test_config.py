@@ -21,6 +21,12 @@ def test_defaults_without_a_file() -> None:
     assert config.venue.data_dir == "./var"
 
 
+def test_the_embedded_port_is_not_taken_when_nats_is_elsewhere(tmp_path: Path) -> None:
+    path = tmp_path / "venue.toml"
+    path.write_text("[bus]\nembedded_port = 9878\n")  # the FIX port: no embedded server, no clash
+    assert load_config(path, env={"VENUE_NATS_URL": "nats://bus:4222"}).bus.embedded_port == 9878
+
+
 def test_environment_overrides_the_file() -> None:
     config = load_config(
         DEMO,
@@ -56,6 +62,8 @@ def test_environment_overrides_the_file() -> None:
         ("[bus]\nembedded_gomaxprocs = -1\n", "bus.embedded_gomaxprocs must be 0"),
         ("[engine]\nsession_end_utc = '24:00'\n", "engine.session_end_utc = '24:00' is not a time of day"),
         ("[engine]\nsession_end_utc = '9:30'\n", "is not a time of day HH:MM"),
+        ("[fix]\nport = 9464\n", "fix.port and metrics.port are both 9464: each needs a port of its own"),
+        ("[bus]\nembedded_port = 9878\n", "fix.port and bus.embedded_port are both 9878"),
     ],
 )
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, needle: str) -> None:
