@@ -15,12 +15,44 @@ to find there. What is done about it:
   (modules, clients, the FIX dictionary, a replayed order book) out of the collector's
   sight and collects the youngest generation every 20,000 net allocations instead of 700.
 
-Cyclic garbage is still collected, in larger steps.
+Cyclic garbage is still collected, in larger steps. Every collection's pause is measured
+(``venue_gc_pause_seconds`` by generation), and one of ``SLOW_PAUSE_S`` or more is logged
+as a warning: a stalled event loop shows in every order's latency.
 """
 
 from __future__ import annotations
 
 import gc
+import time
+from typing import Any
+
+from prometheus_client import Histogram
+
+from venue.logs import get_logger
+
+log = get_logger("venue.gc")
+
+SLOW_PAUSE_S = 0.02
+
+GC_PAUSE = Histogram(
+    "venue_gc_pause_seconds",
+    "Pauses of the cyclic garbage collector",
+    ["generation"],
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
+
+_started = [0.0]
+
+
+def _on_collection(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _started[0] = time.perf_counter()
+        return
+    pause = time.perf_counter() - _started[0]
+    GC_PAUSE.labels(str(info["generation"])).observe(pause)
+    if pause >= SLOW_PAUSE_S:
+        log.warning("slow garbage collection", generation=info["generation"], pause_ms=round(pause * 1e3, 1),
+                    collected=info["collected"])
 
 
 def tune_gc() -> None:
@@ -28,6 +60,8 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+    if _on_collection not in gc.callbacks:
+        gc.callbacks.append(_on_collection)
 
 
 __all__ = ["tune_gc"]
