@@ -241,7 +241,7 @@ async def test_service_main_runs_from_config(
                     database=DatabaseConfig(url=trading_dsn))
     feed = flow(6, batches=10)
     last = await publish(event_bus, feed)
-    thresholds = gc.get_threshold()
+    thresholds, callbacks = gc.get_threshold(), list(gc.callbacks)
     task = asyncio.create_task(run(config))
     try:
         await wait_caught_up(trading_dsn, "writer", last)
@@ -253,6 +253,7 @@ async def test_service_main_runs_from_config(
         # pytest's, shared with the other tests: put it back.
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+        gc.callbacks[:] = callbacks
     assert await table_counts(db_conn) == expected_counts(feed)
 
 
