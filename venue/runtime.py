@@ -106,6 +106,7 @@ class Venue:
     children: list[_Child] = field(default_factory=list)
     embedded_restarts: dict[str, int] = field(default_factory=lambda: {"nats": 0, "postgres": 0})
     _watcher: asyncio.Task[None] | None = None
+    _started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     _stopping: bool = False
 
     @property
@@ -272,7 +273,7 @@ class Venue:
         m = self.config.metrics
         info = {
             "pid": os.getpid(),
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "started_at": self._started_at,  # (the file is written again at each restart)
             "data_dir": str(self.data_dir),
             "config": str(Path(self.config_path).resolve()) if self.config_path else None,
             "nats_url": self.nats_url,

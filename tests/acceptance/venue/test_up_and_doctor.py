@@ -293,6 +293,7 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
 
         await trade(1)
         info = json.loads(runtime.read_text())
+        await asyncio.sleep(1.1)  # a restart rewrites the file: started_at must not move
         os.kill(info["nats_embedded_pid"], signal.SIGKILL)
         await asyncio.to_thread(restarted, "nats_embedded_pid", info["nats_embedded_pid"])
         await trade(2)
@@ -301,6 +302,7 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
         await trade(3)
         after = json.loads(runtime.read_text())
         assert after["embedded_restarts"] == {"nats": 1, "postgres": 1}
+        assert after["started_at"] == info["started_at"]
         assert all(svc["restarts"] == 0 for svc in after["services"].values()), after["services"]
         conn = await asyncpg.connect(after["database_url"])
         try:
