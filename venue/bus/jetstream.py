@@ -175,7 +175,7 @@ class JetStreamBus:
         self._js: JetStreamContext = nc.jetstream()
         self._config = config
         self._mux = _AckMux(nc)
-        self._closing: list[bool] = []
+        self._closing = False  # set by close(): the disconnect it causes is not news
         self._readers: set[Any] = set()  # the ordered consumers' subscriptions
 
     def _on_disconnected(self) -> None:
@@ -195,11 +195,10 @@ class JetStreamBus:
         async def on_error(exc: Exception) -> None:
             log.warning("nats error", error=f"{exc.__class__.__name__}: {exc}")
 
-        closing: list[bool] = []  # set by close(): a disconnect we asked for is not news
-        made: list[JetStreamBus] = []
+        made: list[JetStreamBus] = []  # the bus, once connected (the callbacks come first)
 
         async def on_disconnected() -> None:
-            if not closing:
+            if not (made and made[0]._closing):  # a disconnect close() asked for is not news
                 log.warning("nats disconnected; reconnecting", url=url)
             if made:
                 made[0]._on_disconnected()
@@ -232,7 +231,6 @@ class JetStreamBus:
                 "VENUE_NATS_URL / bus.url to use the embedded server"
             ) from None
         bus = cls(nc, config)
-        bus._closing = closing
         made.append(bus)
         return bus
 
@@ -412,6 +410,6 @@ class JetStreamBus:
         return int(info.state.last_seq)
 
     async def close(self) -> None:
-        self._closing.append(True)
+        self._closing = True
         if not self._nc.is_closed:
             await self._nc.drain()

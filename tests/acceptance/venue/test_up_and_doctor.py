@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fix_gateway.client import FixClient
 from venue.embedded import free_port
 from venue.runtime import pid_alive
 
@@ -46,6 +48,24 @@ def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("VENUE_NATS_URL", "VENUE_DATABASE_URL")}
     env["VENUE_DATA_DIR"] = str(tmp_path / "var")
     return env
+
+
+def _fix_port(config: Path) -> int:
+    return int(re.search(r"\[fix\]\nhost = \"[^\"]*\"\nport = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+
+
+async def _log_on_demo_firms(port: int) -> tuple[FixClient, FixClient]:
+    """ALPHA (FIX.4.4) and BETA (FIXT.1.1) logged on, as the README's first session does."""
+    alpha = FixClient("FIX.4.4", "ALPHA", "VENUE", username="alpha", password="alpha-demo")
+    beta = FixClient("FIXT.1.1", "BETA", "VENUE", username="beta", password="beta-demo")
+    for _ in range(100):  # the gateway replays the event log before it listens
+        try:
+            await alpha.connect("127.0.0.1", port)
+            break
+        except OSError:
+            await asyncio.sleep(0.2)
+    await beta.connect("127.0.0.1", port)
+    return alpha, beta
 
 
 @pytest.fixture
@@ -164,26 +184,14 @@ def test_first_session_two_firms_trade_over_fix(
 ) -> None:
     """The README's first session: log on as both demo firms, cross, see fills on both
     sides, find the trade in PostgreSQL."""
-    import asyncio
-
     import asyncpg
 
-    from fix_gateway.client import FixClient
-
     _proc, config, _env = running_venue
-    port = int(re.search(r"\[fix\]\nhost = \"[^\"]*\"\nport = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+    port = _fix_port(config)
     info = json.loads((tmp_path / "var" / "runtime.json").read_text())
 
     async def session() -> None:
-        alpha = FixClient("FIX.4.4", "ALPHA", "VENUE", username="alpha", password="alpha-demo")
-        beta = FixClient("FIXT.1.1", "BETA", "VENUE", username="beta", password="beta-demo")
-        for _ in range(100):  # the gateway replays the event log before it listens
-            try:
-                await alpha.connect("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.2)
-        await beta.connect("127.0.0.1", port)
+        alpha, beta = await _log_on_demo_firms(port)
         order = [(55, "BTC-USD"), (60, "20261122-00:00:00"), (38, "0.25"), (40, "2"), (44, "60000")]
         alpha.send("D", [(11, "first-buy"), (1, "ALPHA-1"), (54, "1"), *order])
         assert (await alpha.expect("8", 15)).get(150) == b"0"
@@ -252,14 +260,10 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
     """kill -9 the embedded nats-server, then the embedded PostgreSQL: `venue up` starts each
     again, the services reconnect by themselves, FIX sessions stay logged on, orders entered
     after each restart are acknowledged, and every trade reaches PostgreSQL."""
-    import asyncio
-
     import asyncpg
 
-    from fix_gateway.client import FixClient
-
     _proc, config, env = running_venue
-    port = int(re.search(r"\[fix\]\nhost = \"[^\"]*\"\nport = (\d+)", config.read_text()).group(1))  # type: ignore[union-attr]
+    port = _fix_port(config)
     runtime = tmp_path / "var" / "runtime.json"
 
     def restarted(key: str, old: int) -> int:
@@ -273,15 +277,7 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
         raise AssertionError(f"{key} was not started again")
 
     async def session() -> None:
-        alpha = FixClient("FIX.4.4", "ALPHA", "VENUE", username="alpha", password="alpha-demo")
-        beta = FixClient("FIXT.1.1", "BETA", "VENUE", username="beta", password="beta-demo")
-        for _ in range(100):  # the gateway replays the event log before it listens
-            try:
-                await alpha.connect("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.2)
-        await beta.connect("127.0.0.1", port)
+        alpha, beta = await _log_on_demo_firms(port)
         order = [(55, "BTC-USD"), (60, "20261122-00:00:00"), (38, "0.1"), (40, "2"), (44, "60000")]
 
         async def trade(n: int) -> None:
