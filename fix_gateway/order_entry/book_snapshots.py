@@ -49,19 +49,19 @@ class _BookImage(msgspec.Struct, frozen=True):
     days_ended: int
     order_fields: tuple[str, ...]
     orders: list[tuple[Any, ...]]  # each: the values of order_fields
-    cl_ord_ids: list[tuple[str, str, int]]  # (account, ClOrdID, order_id): every key in by_cl_ord_id
+    cl_ord_ids: list[tuple[str, str, int]]  # (account, ClOrdID, order_id): every name in by_cl_ord_id
 
 
 class BookSnapshot(NamedTuple):
     evt_seq: int
     days_ended: int
     orders: dict[int, Order]
-    by_cl_ord_id: dict[tuple[str, str], Order]
+    by_cl_ord_id: dict[str, dict[str, Order]]  # as OrderBook.by_cl_ord_id
 
 
 def encode_book(book: OrderBook, evt_seq: int) -> bytes:
     orders = [_order_values(o) for o in book.orders.values()]
-    keys = [(account, cl, o.order_id) for (account, cl), o in book.by_cl_ord_id.items()]
+    keys = [(account, cl, o.order_id) for account, cl, o in book.cl_ord_id_keys()]
     return msgspec.msgpack.encode(_BookImage(evt_seq, book.days_ended, _ORDER_FIELDS, orders, keys))
 
 
@@ -83,12 +83,12 @@ def decode_book(body: bytes, refdata: RefData) -> BookSnapshot:
         except TypeError as exc:  # the Order changed since the snapshot was written
             raise ValueError(f"book snapshot of another Order layout: {exc}") from None
         orders[order.order_id] = order
-    by_cl_ord_id: dict[tuple[str, str], Order] = {}
+    by_cl_ord_id: dict[str, dict[str, Order]] = {}
     for account, cl, order_id in image.cl_ord_ids:
         named = orders.get(order_id)
         if named is None:
             raise ValueError(f"book snapshot: ClOrdID {cl!r} names order {order_id}, not in it")
-        by_cl_ord_id[(account, cl)] = named
+        by_cl_ord_id.setdefault(account, {})[cl] = named
     return BookSnapshot(image.evt_seq, image.days_ended, orders, by_cl_ord_id)
 
 

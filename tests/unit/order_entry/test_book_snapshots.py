@@ -8,6 +8,7 @@ from pathlib import Path
 from msgspec.structs import replace
 
 from fix_gateway.order_entry.book_snapshots import BookSnapshotStore, encode_book
+from fix_gateway.order_entry.orders import Order
 from fix_gateway.order_entry.refdata import RefData
 from tests.unit.order_entry.harness import ALPHA, Core, order
 
@@ -37,12 +38,13 @@ def test_the_book_comes_back_exactly(tmp_path: Path) -> None:
     for k, o in snap.orders.items():
         live = core.book.orders[k]
         assert (o.encode_head(), o.encode_terms()) == (live.head or live.encode_head(), live.terms or live.encode_terms())
-    assert {k: o.order_id for k, o in snap.by_cl_ord_id.items()} == {
-        k: o.order_id for k, o in core.book.by_cl_ord_id.items()
-    }
-    assert sorted(cl for _, cl in snap.by_cl_ord_id) == ["gtc", "gtc-2"]  # both ClOrdIDs of the live order
+    def names(index: dict[str, dict[str, Order]]) -> dict[tuple[str, str], int]:
+        return {(account, cl): o.order_id for account, named in index.items() for cl, o in named.items()}
+
+    assert names(snap.by_cl_ord_id) == names(core.book.by_cl_ord_id)
+    assert sorted(cl for _, cl in names(snap.by_cl_ord_id)) == ["gtc", "gtc-2"]  # both ClOrdIDs of the live order
     [o] = snap.orders.values()
-    assert snap.by_cl_ord_id[("ALPHA-1", "gtc")] is o and o.spec is core.refdata.instruments["BTC-USD"]
+    assert snap.by_cl_ord_id["ALPHA-1"]["gtc"] is o and o.spec is core.refdata.instruments["BTC-USD"]
 
 
 def test_damaged_foreign_and_stale_snapshots_are_skipped(tmp_path: Path) -> None:
