@@ -15,7 +15,9 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   ExecutionReport received minus *scheduled* send time (no coordinated omission), sorted
   samples, p50/p99/p999/max in microseconds. The headline, and the conservative one: it
   also counts how late the client itself wrote each order (it wakes at most every ~1 ms:
-  uvloop's timer resolution), so it is reported split as well:
+  uvloop's timer resolution; ``--pacing exact`` wakes it at each order's scheduled time
+  through a timerfd instead, at the cost of a wake-up and a write per order on the shared
+  cores), so it is reported split as well:
   ``latency_from_write_us`` (the same orders, from the moment the client wrote them) and
   ``client_send_lag_us`` (written minus scheduled).
 - ``cpu``: CPU seconds per venue component (gateway, engine, writer, nats, postgres, clients)
@@ -46,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import json
 import multiprocessing as mp
 import os
@@ -414,6 +417,46 @@ class _Load(_Writer):
                 return
 
 
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+class _Pacer:
+    """Wakes the client's event loop at an exact CLOCK_MONOTONIC time (``perf_counter_ns``):
+    a timerfd, armed at an absolute time, read by the loop like a socket. uvloop's own
+    timers round to whole milliseconds, which made the client send each order ~0.5 ms
+    after its scheduled time on average (``--pacing ms``)."""
+
+    _TFD_NONBLOCK, _TFD_CLOEXEC, _TFD_TIMER_ABSTIME, _CLOCK_MONOTONIC = 0o4000, 0o2000000, 1, 1
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._fd = self._libc.timerfd_create(self._CLOCK_MONOTONIC, self._TFD_NONBLOCK | self._TFD_CLOEXEC)
+        if self._fd < 0:
+            raise OSError(ctypes.get_errno(), "timerfd_create")
+        self._loop = loop
+        self._waiter: asyncio.Future[None] | None = None
+        loop.add_reader(self._fd, self._fired)
+
+    def _fired(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._fd, 8)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def until(self, t_ns: int) -> None:
+        spec = _Itimerspec(_Timespec(0, 0), _Timespec(t_ns // 1_000_000_000, max(t_ns % 1_000_000_000, 1)))
+        if self._libc.timerfd_settime(self._fd, self._TFD_TIMER_ABSTIME, ctypes.byref(spec), None) != 0:
+            raise OSError(ctypes.get_errno(), "timerfd_settime")
+        self._waiter = self._loop.create_future()
+        await self._waiter
+
+
 class _Conn(asyncio.Protocol):
     """The asyncio shell of a ``_Load``: what it queues is written once per read (and on
     ``flush``); ``logon`` resolves on the Logon reply."""
@@ -498,6 +541,7 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
     # Latency: open loop at each of plan["rates"] (orders/s over all clients; the first is
     # the headline), scheduled send times.
     out["latency"] = []
+    pacer = _Pacer(loop) if plan["pacing"] == "exact" else None
     for rate in plan["rates"]:
         rate /= plan["clients"]
         load.acks.clear()
@@ -524,10 +568,13 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
             for cl in due:
                 load.written[cl] = written
             nxt = t0 + int(i * interval)
-            # uvloop's timers have 1 ms resolution (a shorter sleep returns at once and the loop
-            # would spin on the shared cores): wake every >= 1 ms and send whatever fell due
-            # meanwhile in one write; latency still counts from each order's scheduled time
-            await asyncio.sleep(max((nxt - time.perf_counter_ns()) / 1e9, 0.001))
+            if pacer is not None:  # wake at the next order's scheduled time
+                await pacer.until(nxt)
+            else:
+                # uvloop's timers have 1 ms resolution (a shorter sleep returns at once and the
+                # loop would spin on the shared cores): wake every >= 1 ms and send whatever
+                # fell due meanwhile in one write
+                await asyncio.sleep(max((nxt - time.perf_counter_ns()) / 1e9, 0.001))
         late = time.perf_counter_ns() - (t0 + int(total * interval))
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         await drain(15)
@@ -811,7 +858,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gos = [ctx.Queue() for _ in sessions]
     rates = [args.rate, *args.extra_rates]
     plan = {
-        "window": args.window, "trace": bool(args.trace), "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
+        "window": args.window, "trace": bool(args.trace), "pacing": args.pacing, "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
         "rates": rates, "lat_warmup": args.lat_warmup, "lat_duration": args.lat_duration,
         "clients": len(sessions),
     }
@@ -943,7 +990,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fix_store": args.store,
             "code": args.code or str(ROOT),
             "sessions": [s["sender"] for s in sessions],
-            "client_processes": len(sessions),
+            "client_processes": len(sessions), "pacing": args.pacing,
             "cpus": os.cpu_count(),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in load_after],
@@ -975,6 +1022,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-rates", type=float, nargs="*", default=[], help="more open-loop phases (orders/s)")
     p.add_argument("--lat-warmup", type=float, default=2.0)
     p.add_argument("--lat-duration", type=float, default=15.0)
+    p.add_argument("--pacing", choices=["exact", "ms"], default="ms",
+                   help="latency phases: wake at each order's scheduled time (a timerfd), or every >= 1 ms (uvloop's timers)")
     p.add_argument("--max-resting", type=int, default=2000,
                    help="resting orders per client before it cancels the oldest (keep it well above --window)")
     p.add_argument("--code", help="source tree to run the venue from (PYTHONPATH)")

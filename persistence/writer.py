@@ -116,7 +116,8 @@ class Writer:
     async def _session(self) -> None:
         s = self.settings
         conn = await asyncpg.connect(
-            self._dsn, timeout=s.connect_timeout_s, command_timeout=s.command_timeout_s
+            self._dsn, timeout=s.connect_timeout_s, command_timeout=s.command_timeout_s,
+            server_settings={"application_name": f"venue-writer:{s.name}"},
         )
         reader: asyncio.Task[None] | None = None
         writing: asyncio.Task[None] | None = None
