@@ -465,7 +465,8 @@ async def run(config: Config) -> None:
     bus = await JetStreamBus.connect(config.bus.url, config.bus, name=f"fix-gw-{config.fix.gateway_id}")
     # Sessions' stores flush through this pool every few milliseconds: no reset query on release.
     pool = await asyncpg.create_pool(
-        config.database.url, min_size=1, max_size=config.database.pool_max, reset=keep_session
+        config.database.url, min_size=1, max_size=config.database.pool_max, reset=keep_session,
+        server_settings={"application_name": f"venue-gateway:{config.fix.gateway_id}"},
     )
     assert pool is not None
     async with pool.acquire() as conn:
