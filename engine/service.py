@@ -50,6 +50,7 @@ from venue.clock import Clock, SystemClock
 from venue.config import Config, EngineConfig, session_end_time
 from venue.gctune import tune_gc
 from venue.logs import get_logger
+from venue.looplag import watch_loop_lag
 
 log = get_logger("engine.service")
 
@@ -435,9 +436,11 @@ async def run(config: Config) -> None:
     end = session_end_time(config.engine.session_end_utc)  # None for "": the day never ends
     ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end).run())
     tune_gc()
+    probe = watch_loop_lag()
     try:
         await service.run()
     finally:
+        probe.cancel()
         ticker.cancel()
         await service.close()
         with contextlib.suppress(Exception):

@@ -34,6 +34,7 @@ from venue.bus.protocol import Bus, Record, StreamKind
 from venue.config import Config
 from venue.gctune import tune_gc
 from venue.logs import get_logger
+from venue.looplag import watch_loop_lag
 
 log = get_logger("persistence.writer")
 
@@ -268,9 +269,13 @@ async def run(config: Config) -> None:
     try:
         await bus.ensure_streams()
         tune_gc()
+        probe = watch_loop_lag()
         settings = WriterSettings(
             connect_timeout_s=config.database.connect_timeout_s, max_delay_ms=config.writer.batch_wait_ms
         )
-        await Writer(bus, config.database.url, settings).run()
+        try:
+            await Writer(bus, config.database.url, settings).run()
+        finally:
+            probe.cancel()
     finally:
         await bus.close()

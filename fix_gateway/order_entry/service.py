@@ -46,6 +46,7 @@ from venue.db import keep_session
 from venue.gctune import tune_gc
 from venue.ids import IdAllocator
 from venue.logs import get_logger
+from venue.looplag import watch_loop_lag
 
 from .app import OrderEntryApplication
 from .book_snapshots import BookSnapshotStore, encode_book
@@ -482,9 +483,11 @@ async def run(config: Config) -> None:
     gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config), book_snapshots=snapshots)
     await gateway.start()
     tune_gc()
+    probe = watch_loop_lag()
     try:
         await asyncio.Event().wait()
     finally:
+        probe.cancel()
         await gateway.stop()
         await bus.close()
         await pool.close()
