@@ -761,12 +761,16 @@ def start_venue(cfg: Path, tmp: Path, code: str | None, fix_port: int) -> tuple[
                     up.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    end = time.monotonic() + 180
-    while not up.is_set():
-        if proc.poll() is not None or time.monotonic() > end:
-            raise RuntimeError("venue did not come up:\n" + b"".join(lines[-40:]).decode(errors="replace"))
-        time.sleep(0.1)
-    wait_port(fix_port, 120)
+    try:
+        end = time.monotonic() + 180
+        while not up.is_set():
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError("venue did not come up:\n" + b"".join(lines[-40:]).decode(errors="replace"))
+            time.sleep(0.1)
+        wait_port(fix_port, 120)
+    except BaseException:
+        stop_venue(proc, tmp)  # a venue that half came up must not outlive the run (and load the next)
+        raise
     return proc, log_path
 
 
