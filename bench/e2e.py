@@ -91,7 +91,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, int, list[dict[str, str]]]:
+def make_config(
+    tmp: Path, store: str, sessions_per_firm: int, engine_in_gateway: bool = False
+) -> tuple[Path, int, list[dict[str, str]]]:
     text = (ROOT / "config" / "demo.toml").read_text()
     fix_port = free_port()
     text = re.sub(r'(?m)^data_dir = .*$', f'data_dir = "{tmp / "var"}"', text)
@@ -115,6 +117,8 @@ def make_config(tmp: Path, store: str, sessions_per_firm: int) -> tuple[Path, in
                 "begin": begin, "sender": comp, "username": user, "password": password, "account": account,
                 "firm": str(f),  # index into FIRM_SHAPES
             })
+    if engine_in_gateway:
+        text += "\n[engine]\nin_gateway = true\n"
     path = tmp / "venue.toml"
     path.write_text(text)
     return path, fix_port, sessions
@@ -854,7 +858,7 @@ def _batches(a: dict[str, float], b: dict[str, float], seconds: float) -> dict[s
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="venue-e2e-"))
-    cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions)
+    cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions, args.engine_in_gateway)
     load_before = os.getloadavg()
     proc, _ = start_venue(cfg, tmp, args.code, fix_port)
     ctx = mp.get_context("spawn")
@@ -994,7 +998,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fix_store": args.store,
             "code": args.code or str(ROOT),
             "sessions": [s["sender"] for s in sessions],
-            "client_processes": len(sessions), "pacing": args.pacing,
+            "client_processes": len(sessions), "pacing": args.pacing, "engine_in_gateway": args.engine_in_gateway,
             "cpus": os.cpu_count(),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in load_after],
@@ -1026,6 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-rates", type=float, nargs="*", default=[], help="more open-loop phases (orders/s)")
     p.add_argument("--lat-warmup", type=float, default=2.0)
     p.add_argument("--lat-duration", type=float, default=15.0)
+    p.add_argument("--engine-in-gateway", action="store_true", help="engine.in_gateway = true: the engine runs in the gateway's process")
     p.add_argument("--pacing", choices=["exact", "ms"], default="ms",
                    help="latency phases: wake at each order's scheduled time (a timerfd), or every >= 1 ms (uvloop's timers)")
     p.add_argument("--max-resting", type=int, default=2000,

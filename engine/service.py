@@ -35,6 +35,7 @@ import contextlib
 import datetime
 import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -106,6 +107,11 @@ class EngineService:
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
         self._stream = 0  # the command stream's identity (Bus.stream_id), from recover()
+        # Called with (event-stream sequence, answer) right after each new answer is
+        # published, before it is known stored: a gateway hosting the engine in its own
+        # process (engine.in_gateway) answers its clients from here. The sequence is the one
+        # the answer is stored at, or the engine stops (the publish chain).
+        self.on_answer: Callable[[int, Envelope], None] | None = None
 
     async def recover(self) -> None:
         last = await self.bus.last(StreamKind.EVENTS)
@@ -306,6 +312,8 @@ class EngineService:
         if seq > self.answered_seq:
             await self._publish(answer)
             self.answered_seq = seq
+            if self.on_answer is not None:
+                self.on_answer(self._evt_last, answer)
         self._since_snapshot += 1
         if self._since_snapshot >= self.config.snapshot_every or (
             time.monotonic() - self._snapshot_at >= self.config.snapshot_interval_s
@@ -316,7 +324,10 @@ class EngineService:
         await self.flush()
         if self.applied_seq == 0:
             return None
-        path = self.snapshots.save(self.applied_seq, self.engine, self._stream)
+        # The file is written and fsynced in a thread, so the event loop goes on meanwhile (in
+        # the gateway's process, its FIX sessions do); the engine is not touched until this
+        # returns (step() awaits it).
+        path = await asyncio.to_thread(self.snapshots.save, self.applied_seq, self.engine, self._stream)
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
         SNAPSHOTS.inc()

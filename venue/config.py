@@ -78,6 +78,11 @@ class EngineConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # UTC time of day at which the trading day ends: DAY orders expire (EndOfSession) and the
     # gateways forget the day's finished orders. "" = never.
     session_end_utc: str = "00:00"
+    # Run the engine inside the FIX gateway's process instead of as a service of its own:
+    # the gateway answers its clients from the engine's answers as they are published, two
+    # process crossings fewer per order (docs/architecture.md, "The engine in the gateway").
+    # Ignored without FIX sessions (no gateway: the engine runs as a service).
+    in_gateway: bool = False
 
 
 class FixSessionEntry(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):

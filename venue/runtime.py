@@ -57,7 +57,7 @@ def _fix_ports(config: Config) -> dict[str, int]:
 
 # Order is start order.
 SERVICES: list[ServiceSpec] = [
-    ServiceSpec("engine"),
+    ServiceSpec("engine", enabled=lambda config: not (config.engine.in_gateway and config.fix.sessions)),
     ServiceSpec("writer"),
     ServiceSpec("gateway", enabled=lambda config: bool(config.fix.sessions), ports=_fix_ports),
 ]

@@ -24,6 +24,8 @@ import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 
 from engine import wire
+from engine.service import ClockTicker, EngineService
+from engine.snapshots import SnapshotStore
 from fix_gateway.acceptor import Acceptor
 from fix_gateway.auth import Argon2Authenticator
 from fix_gateway.config import AcceptorConfig, SessionConfig
@@ -41,7 +43,7 @@ from venue.bus.envelope import (
 from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import Bus, StreamKind
 from venue.clock import Clock, SystemClock
-from venue.config import Config, FixSessionEntry
+from venue.config import Config, FixSessionEntry, session_end_time
 from venue.db import keep_session
 from venue.gctune import tune_gc
 from venue.ids import IdAllocator
@@ -136,8 +138,14 @@ class Gateway:
         clock: Clock | None = None,
         ssl_context: ssl.SSLContext | None = None,
         book_snapshots: BookSnapshotStore | None = None,
+        engine: EngineService | None = None,
     ) -> None:
         self.config = config
+        # engine.in_gateway: the engine service runs in this process. Once the order book has
+        # caught up with the event stream, the gateway stops reading it and answers from the
+        # engine's answers as they are published (EngineService.on_answer): two crossings
+        # fewer per order. None: the events come through the event stream.
+        self.engine = engine
         self.book_snapshots = book_snapshots  # None: no order-book snapshots (replay from 1)
         self.bus = bus
         self.pool = pool
@@ -289,7 +297,10 @@ class Gateway:
 
     # ------------------------------------------------------------ events in
     def on_event_record(self, seq: int, payload: bytes) -> list[Report]:
-        env = decode_envelope(payload)
+        return self.on_answer(seq, decode_envelope(payload))
+
+    def on_answer(self, seq: int, env: Envelope) -> list[Report]:
+        """Fold one event batch (``seq``: its event-stream sequence) into the order book."""
         metas = {m.seq: m for m in decode_meta(env.meta)}
         events = _order_events(env.body) if env.body else []
         reports = self.book.apply(seq, events, metas)
@@ -364,21 +375,35 @@ class Gateway:
     async def _consume(self, catch_up_to: int) -> None:
         if catch_up_to <= self.evt_seq:
             self.ready.set()
-        async for rec in self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard):
-            self.deliver(self.on_event_record(rec.seq, rec.payload))
-            if self.book.days_ended != self._days_snapshotted:  # a trading day ended
-                self._days_snapshotted = self.book.days_ended
-                log.info("trading day ended: finished orders forgotten", evt_seq=rec.seq,
-                         forgotten=self.book.forgotten, live=len(self.book.orders))
-                if self.book_snapshots is not None:
-                    task = asyncio.create_task(self._snapshot_book(rec.seq, encode_book(self.book, rec.seq)))
-                    self._background.add(task)
-                    task.add_done_callback(self._background.discard)
-            since = self._round_trips.pop(self._answered, None)
-            if since is not None:
-                ROUND_TRIP.observe(time.perf_counter() - since)
-            if not self.ready.is_set() and rec.seq >= catch_up_to:
-                self.ready.set()
+        if not (self.engine is not None and self.ready.is_set()):
+            reader = self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard)
+            async with contextlib.aclosing(reader):  # (a reader left open would keep receiving)
+                async for rec in reader:
+                    self._answered_with(rec.seq, self.on_event_record(rec.seq, rec.payload))
+                    if not self.ready.is_set() and rec.seq >= catch_up_to:
+                        self.ready.set()
+                        if self.engine is not None:
+                            break  # caught up: from here on the engine in this process answers
+        if self.engine is not None:
+            # Nothing else appends to the event stream: the engine's next answer is the one
+            # after those the book has now.
+            self.engine.on_answer = lambda seq, env: self._answered_with(seq, self.on_answer(seq, env))
+            await self.engine.run()  # raises when the engine stops: the process must go
+
+    def _answered_with(self, seq: int, reports: list[Report]) -> None:
+        """Hand an event batch's reports to the sessions and do what follows each batch."""
+        self.deliver(reports)
+        if self.book.days_ended != self._days_snapshotted:  # a trading day ended
+            self._days_snapshotted = self.book.days_ended
+            log.info("trading day ended: finished orders forgotten", evt_seq=seq,
+                     forgotten=self.book.forgotten, live=len(self.book.orders))
+            if self.book_snapshots is not None:
+                task = asyncio.create_task(self._snapshot_book(seq, encode_book(self.book, seq)))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        since = self._round_trips.pop(self._answered, None)
+        if since is not None:
+            ROUND_TRIP.observe(time.perf_counter() - since)
 
     async def _snapshot_book(self, evt_seq: int, body: bytes) -> None:
         """Write the book as of ``evt_seq`` once the reports up to it are persisted (the
@@ -426,13 +451,18 @@ class Gateway:
             self.evt_seq = snap.evt_seq
             EVT_SEQ.set(snap.evt_seq)
             log.info("order book loaded from snapshot", evt_seq=snap.evt_seq, orders=len(snap.orders))
+        self._consuming = asyncio.create_task(self._consume(catch_up_to))
         self._tasks += [
-            asyncio.create_task(self._consume(catch_up_to)),
+            self._consuming,
             asyncio.create_task(self._flusher()),
             asyncio.create_task(self._ack_watch()),
             asyncio.create_task(self._save_delivered()),
         ]
-        await self.ready.wait()  # the order book is current: duplicate checks are sound
+        ready = asyncio.ensure_future(self.ready.wait())
+        await asyncio.wait([ready, self._consuming], return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():  # the event reader (or the engine) failed before the book was current
+            ready.cancel()
+            self._consuming.result()
         await self.acceptor.start(self.config.fix.host, self.config.fix.port)
         log.info("order entry ready", port=self.acceptor.port, sessions=list(self.acceptor.sessions), evt_seq=self.evt_seq)
 
@@ -448,6 +478,16 @@ class Gateway:
         for t in [*self._tasks, *self._background]:
             with contextlib.suppress(BaseException):
                 await t
+        if self.engine is not None:
+            await self.engine.close()
+            with contextlib.suppress(Exception):
+                await self.engine.snapshot()  # a clean stop starts again from here
+
+    async def serve(self) -> None:
+        """Run until the events stop coming: with the engine in this process, until it stops
+        (a failed publish, a diverged event stream: raised, so the process exits and its
+        supervisor starts it again, which recovers)."""
+        await self._consuming
 
 
 def _ssl_context(config: Config) -> ssl.SSLContext | None:
@@ -480,14 +520,27 @@ async def run(config: Config) -> None:
         if config.fix.store == "postgres" else (lambda sid: MemoryMessageStore())
     )
     snapshots = BookSnapshotStore(config.data_dir / "snapshots", config.fix.gateway_id)
-    gateway = Gateway(config, bus, pool, refdata, factory, ssl_context=_ssl_context(config), book_snapshots=snapshots)
+    engine: EngineService | None = None
+    ticker: asyncio.Task[None] | None = None
+    if config.engine.in_gateway:
+        engine = EngineService(
+            bus, SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots),
+            config.engine, source=f"engine-{config.engine.shard}",
+        )
+        end = session_end_time(config.engine.session_end_utc)
+        ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end).run())
+    gateway = Gateway(
+        config, bus, pool, refdata, factory, ssl_context=_ssl_context(config), book_snapshots=snapshots, engine=engine
+    )
     await gateway.start()
     tune_gc()
     probe = watch_loop_lag()
     try:
-        await asyncio.Event().wait()
+        await gateway.serve()
     finally:
         probe.cancel()
+        if ticker is not None:
+            ticker.cancel()
         await gateway.stop()
         await bus.close()
         await pool.close()

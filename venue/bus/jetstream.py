@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import nats
@@ -339,7 +339,7 @@ class JetStreamBus:
 
     async def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
-    ) -> AsyncIterator[Record]:
+    ) -> AsyncGenerator[Record, None]:
         subject = self._subject(kind, shard if shard is not None else "*")
         config = api.ConsumerConfig(
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(1, start_seq)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from venue.bus.protocol import Record, StreamKind, WrongLastMsgId, WrongLastSequence
 
@@ -126,7 +126,7 @@ class MemoryBus:
 
     async def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
-    ) -> AsyncIterator[Record]:
+    ) -> AsyncGenerator[Record, None]:
         stream = self._streams[kind]
         want = None if shard is None else f"{self._prefix}.{kind.value}.{shard}"
         index = max(1, start_seq) - 1

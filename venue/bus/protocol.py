@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from enum import Enum
 from typing import NamedTuple, Protocol
 
@@ -108,8 +108,9 @@ class Bus(Protocol):
 
     def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
-    ) -> AsyncIterator[Record]:
-        """Every message from ``start_seq`` on, in order, then waits for new ones."""
+    ) -> AsyncGenerator[Record, None]:
+        """Every message from ``start_seq`` on, in order, then waits for new ones (close the
+        generator, e.g. with ``contextlib.aclosing``, to stop receiving)."""
         ...
 
     async def last(self, kind: StreamKind) -> Record | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -70,8 +71,13 @@ async def _log_on_demo_firms(port: int) -> tuple[FixClient, FixClient]:
 
 @pytest.fixture
 def running_venue(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, dict[str, str]]]:
-    config = _config(tmp_path)
-    env = _env(tmp_path)
+    with _up(_config(tmp_path), _env(tmp_path)) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _up(config: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Path, dict[str, str]]]:
+    """``venue up`` on ``config`` until it says it is up; stopped as a user does afterwards."""
     proc = subprocess.Popen(
         [*VENUE, "--config", str(config), "up"], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True,
@@ -318,3 +324,59 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
         assert re.search(r"ok\s+database .*embedded restarts 1", doctor.stdout), doctor.stdout
 
     asyncio.run(session())
+
+
+def test_the_engine_in_the_gateway_trades_and_survives_a_kill_9_of_its_process(tmp_path: Path) -> None:
+    """engine.in_gateway: no engine service; the gateway's process trades, and after kill -9
+    the supervisor starts it again, which recovers: an acknowledged order is still known,
+    and the trade reaches PostgreSQL."""
+    import asyncpg
+
+    config = _config(tmp_path)
+    config.write_text(config.read_text() + "\n[engine]\nin_gateway = true\n")
+    with _up(config, _env(tmp_path)):
+        info = json.loads((tmp_path / "var" / "runtime.json").read_text())
+        assert set(info["services"]) == {"writer", "gateway"}
+        port = _fix_port(config)
+        order = [(55, "BTC-USD"), (60, "20261122-00:00:00"), (38, "0.25"), (40, "2"), (44, "60000")]
+
+        async def trade() -> None:
+            alpha, beta = await _log_on_demo_firms(port)
+            alpha.send("D", [(11, "eig-buy"), (1, "ALPHA-1"), (54, "1"), *order])
+            assert (await alpha.expect("8", 15)).get(150) == b"0"
+            beta.send("D", [(11, "eig-sell"), (1, "BETA-1"), (54, "2"), *order])
+            assert [(await beta.expect("8", 15)).get(150) for _ in range(2)] == [b"0", b"F"]
+            assert (await alpha.expect("8", 15)).get(150) == b"F"
+            await alpha.close()
+            await beta.close()
+
+        asyncio.run(trade())
+        gateway = info["services"]["gateway"]["pid"]
+        os.kill(gateway, signal.SIGKILL)
+        for _ in range(150):
+            time.sleep(0.2)
+            now = json.loads((tmp_path / "var" / "runtime.json").read_text())["services"]["gateway"]
+            if now["pid"] != gateway and now.get("restarts", 0) >= 1:
+                break
+        else:
+            pytest.fail("the gateway was not started again")
+
+        async def after() -> None:
+            alpha, beta = await _log_on_demo_firms(port)
+            alpha.send("D", [(11, "eig-buy"), (1, "ALPHA-1"), (54, "1"), *order])
+            dup = await alpha.expect("8", 15)
+            assert (dup.get(39), dup.get(103)) == (b"8", b"6")  # the ClOrdID is still taken
+            await alpha.close()
+            await beta.close()
+            conn = await asyncpg.connect(info["database_url"])
+            try:
+                for _ in range(100):
+                    n = await conn.fetchval("SELECT count(*) FROM trades")
+                    if n:
+                        break
+                    await asyncio.sleep(0.1)
+            finally:
+                await conn.close()
+            assert n == 1
+
+        asyncio.run(after())

@@ -58,11 +58,17 @@ class Stack:
     async def stop_engine(self) -> None:
         await _cancel(self.tasks.pop("engine", None))
 
-    async def start_gateway(self, *, store_memory_messages: int = MEMORY_LIMIT) -> Gateway:
+    async def start_gateway(self, *, store_memory_messages: int = MEMORY_LIMIT, engine_in_gateway: bool = False) -> Gateway:
+        """The gateway; with ``engine_in_gateway``, hosting the engine (engine.in_gateway)."""
         async with self.pool.acquire() as conn:
             refdata = await RefData.load(conn)
         factory = postgres_store_factory(self.pool, memory_limit=store_memory_messages)
-        self.gateway = Gateway(self.config, self.bus, self.pool, refdata, factory, book_snapshots=self.book_snapshots)
+        engine = None
+        if engine_in_gateway:
+            engine = self.engine = EngineService(self.bus, SnapshotStore(self.tmp / "snapshots", keep=2), self.config.engine)
+        self.gateway = Gateway(
+            self.config, self.bus, self.pool, refdata, factory, book_snapshots=self.book_snapshots, engine=engine
+        )
         await self.gateway.start()
         return self.gateway
 
