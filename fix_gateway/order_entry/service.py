@@ -18,13 +18,14 @@ import json
 import re
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 
 from engine import wire
-from engine.service import ClockTicker, EngineService
+from engine.service import ClockTicker, EngineService, EventLogDiverged
 from engine.snapshots import SnapshotStore
 from fix_gateway.acceptor import Acceptor
 from fix_gateway.auth import Argon2Authenticator
@@ -41,7 +42,7 @@ from venue.bus.envelope import (
     encode_meta,
 )
 from venue.bus.jetstream import JetStreamBus
-from venue.bus.protocol import Bus, StreamKind
+from venue.bus.protocol import Bus, StreamKind, WrongLastSequence
 from venue.clock import Clock, SystemClock
 from venue.config import Config, FixSessionEntry, session_end_time
 from venue.db import keep_session
@@ -138,14 +139,16 @@ class Gateway:
         clock: Clock | None = None,
         ssl_context: ssl.SSLContext | None = None,
         book_snapshots: BookSnapshotStore | None = None,
-        engine: EngineService | None = None,
+        engine: Callable[[], EngineService] | None = None,
     ) -> None:
         self.config = config
         # engine.in_gateway: the engine service runs in this process. Once the order book has
         # caught up with the event stream, the gateway stops reading it and answers from the
         # engine's answers as they are published (EngineService.on_answer): two crossings
-        # fewer per order. None: the events come through the event stream.
-        self.engine = engine
+        # fewer per order. ``engine`` makes the engine service (again, after it stopped);
+        # None: the events come through the event stream.
+        self._make_engine = engine
+        self.engine: EngineService | None = None  # the running one
         self.book_snapshots = book_snapshots  # None: no order-book snapshots (replay from 1)
         self.bus = bus
         self.pool = pool
@@ -375,20 +378,43 @@ class Gateway:
     async def _consume(self, catch_up_to: int) -> None:
         if catch_up_to <= self.evt_seq:
             self.ready.set()
-        if not (self.engine is not None and self.ready.is_set()):
+        if not (self._make_engine is not None and self.ready.is_set()):
             reader = self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard)
             async with contextlib.aclosing(reader):  # (a reader left open would keep receiving)
                 async for rec in reader:
                     self._answered_with(rec.seq, self.on_event_record(rec.seq, rec.payload))
                     if not self.ready.is_set() and rec.seq >= catch_up_to:
                         self.ready.set()
-                        if self.engine is not None:
+                        if self._make_engine is not None:
                             break  # caught up: from here on the engine in this process answers
-        if self.engine is not None:
-            # Nothing else appends to the event stream: the engine's next answer is the one
-            # after those the book has now.
-            self.engine.on_answer = lambda seq, env: self._answered_with(seq, self.on_answer(seq, env))
-            await self.engine.run()  # raises when the engine stops: the process must go
+        if self._make_engine is not None:
+            await self._run_engine(self._make_engine)
+
+    async def _run_engine(self, make: Callable[[], EngineService]) -> None:
+        """Run the engine in this process, answering from its answers. Nothing else appends
+        to the event stream, so its next answer is the one after those the book has. When it
+        stops for one of the reasons it is built to stop for (a publish refused or lost, an
+        acknowledgement at another sequence or never), it is made again and recovers, as
+        its own supervisor would start it: the answers it publishes again are the ones the
+        book has (the same, at the same sequences: the engine is a function of the command
+        log) and are skipped. Anything else it raises ends the process."""
+        delay = 0.2
+        while True:
+            self.engine = engine = make()
+            engine.on_answer = self._engine_answered
+            try:
+                await engine.run()
+                return
+            except (WrongLastSequence, EventLogDiverged, TimeoutError, ConnectionError) as exc:
+                log.warning("engine stopped; recovering it in this process", error=repr(exc), retry_in_s=delay)
+                with contextlib.suppress(Exception):
+                    await engine.close()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _engine_answered(self, seq: int, env: Envelope) -> None:
+        if seq > self.evt_seq:  # (else a recovered engine publishing again what the book has)
+            self._answered_with(seq, self.on_answer(seq, env))
 
     def _answered_with(self, seq: int, reports: list[Report]) -> None:
         """Hand an event batch's reports to the sessions and do what follows each batch."""
@@ -520,13 +546,11 @@ async def run(config: Config) -> None:
         if config.fix.store == "postgres" else (lambda sid: MemoryMessageStore())
     )
     snapshots = BookSnapshotStore(config.data_dir / "snapshots", config.fix.gateway_id)
-    engine: EngineService | None = None
+    engine: Callable[[], EngineService] | None = None
     ticker: asyncio.Task[None] | None = None
     if config.engine.in_gateway:
-        engine = EngineService(
-            bus, SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots),
-            config.engine, source=f"engine-{config.engine.shard}",
-        )
+        store = SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots)
+        engine = functools.partial(EngineService, bus, store, config.engine, source=f"engine-{config.engine.shard}")
         end = session_end_time(config.engine.session_end_utc)
         ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end).run())
     gateway = Gateway(

@@ -65,7 +65,11 @@ class Stack:
         factory = postgres_store_factory(self.pool, memory_limit=store_memory_messages)
         engine = None
         if engine_in_gateway:
-            engine = self.engine = EngineService(self.bus, SnapshotStore(self.tmp / "snapshots", keep=2), self.config.engine)
+
+            def engine() -> EngineService:
+                self.engine = EngineService(self.bus, SnapshotStore(self.tmp / "snapshots", keep=2), self.config.engine)
+                return self.engine
+
         self.gateway = Gateway(
             self.config, self.bus, self.pool, refdata, factory, book_snapshots=self.book_snapshots, engine=engine
         )

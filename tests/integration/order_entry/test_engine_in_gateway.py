@@ -9,6 +9,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from engine.core import MatchingEngine
 from fix_gateway.client import FixClient
 from venue.bus.envelope import decode_envelope
@@ -116,3 +118,54 @@ async def test_a_crash_of_the_process_loses_nothing_and_answers_nothing_twice(
                 break
         assert stack.engine is not None
         assert stack.engine.engine.state_hash() == clean.state_hash()
+
+
+async def test_an_engine_that_stops_is_made_again_and_nothing_is_answered_twice(
+    stack_factory: Callable[..., Any],
+) -> None:
+    """One answer is lost on its way to the event stream after the gateway had built its
+    reports from it (a publish dropped without a word, as a connection dying under it
+    would). The next publish, chained to the lost one, is refused and the engine stops;
+    the gateway makes it again, the new one recovers from the stream and publishes the lost
+    answer again, at the same sequence, which the gateway skips: every order is
+    acknowledged once and every command has one answer in the stream."""
+    async with stack_factory(cancel_on_disconnect=False) as stack:
+        real = stack.bus.append_unacked
+        dropped: list[int] = []
+        unacked = 0
+
+        async def drop_one(kind: StreamKind, payload: bytes, **kw: Any) -> None:
+            nonlocal unacked
+            if kind is StreamKind.EVENTS:
+                unacked += 1
+                if unacked == 5 and not dropped:
+                    dropped.append(decode_envelope(payload).answers)
+                    return
+            await real(kind, payload, **kw)
+
+        stack.bus.append_unacked = drop_one
+        gateway = await stack.start_gateway(engine_in_gateway=True)
+        first = stack.engine
+        alpha = await stack.client("ALPHA")
+        n = 40
+        for i in range(n):
+            alpha.send("D", nos(f"a{i}", "1", "0.001", str(59000 + i)))
+            await asyncio.sleep(0.01)  # one command batch each: each answer its own publish
+        acks: dict[str, int] = {}
+        while len(acks) < n:
+            m = await report(alpha, timeout=30)
+            assert s(m, 150) == "0", s(m, 58)
+            acks[s(m, 11)] = acks.get(s(m, 11), 0) + 1
+        with pytest.raises(TimeoutError):
+            await alpha.next(timeout=1.0)
+        assert acks == {f"a{i}": 1 for i in range(n)}
+        assert dropped and stack.engine is not first, "the engine never stopped: nothing was tested"
+
+        commands = await stack.bus.last_seq(StreamKind.COMMANDS)
+        for _ in range(100):
+            answers = await _answers(stack)
+            if answers and answers[-1][1] == commands:
+                break
+            await asyncio.sleep(0.05)
+        assert [a for _, a in answers] == list(range(1, commands + 1))
+        assert answers[-1][0] == gateway.evt_seq

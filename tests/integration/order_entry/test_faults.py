@@ -74,8 +74,9 @@ async def test_gateway_crash_then_resend_recovers_every_missed_report(stack_fact
             await alpha.next(timeout=0.5)
 
 
+@pytest.mark.parametrize("engine_in_gateway", [False, True], ids=["engine-service", "engine-in-gateway"])
 async def test_nats_restart_gateway_and_engine_reconnect_by_themselves(
-    stack_factory: Callable[..., Any], tmp_path: Path
+    stack_factory: Callable[..., Any], tmp_path: Path, engine_in_gateway: bool
 ) -> None:
     from venue.embedded import EmbeddedNats, free_port
 
@@ -83,8 +84,9 @@ async def test_nats_restart_gateway_and_engine_reconnect_by_themselves(
     nats.start()
     try:
         async with stack_factory(nats_url=nats.url) as stack:
-            await stack.start_engine()
-            await stack.start_gateway()
+            if not engine_in_gateway:
+                await stack.start_engine()
+            await stack.start_gateway(engine_in_gateway=engine_in_gateway)
             alpha = await stack.client("ALPHA")
             beta = await stack.client("BETA")
             alpha.send("D", nos("a1", "1", "0.1", "60000"))
@@ -105,16 +107,18 @@ async def test_nats_restart_gateway_and_engine_reconnect_by_themselves(
         nats.stop()
 
 
+@pytest.mark.parametrize("engine_in_gateway", [False, True], ids=["engine-service", "engine-in-gateway"])
 @pytest.mark.parametrize("kill_after_s", [0.0, 0.003, 0.02])
 async def test_nats_killed_mid_load_every_order_is_acknowledged_once(
-    stack_factory: Callable[..., Any], tmp_path: Path, kill_after_s: float
+    stack_factory: Callable[..., Any], tmp_path: Path, kill_after_s: float, engine_in_gateway: bool
 ) -> None:
     """NATS (file storage) is killed (-9) while a burst of orders is on its way into the
     command log and its answers are on their way out: command appends and event publishes
     whose acknowledgements die with the connection. The gateway appends the lost ones again
     (the same message ids: stored once) and the engine carries on or stops and recovers, as
-    its supervisor would start it: every order gets exactly one acknowledgement, soon after
-    NATS is back, not after some timeout."""
+    its supervisor would start it (with the engine in the gateway, the gateway makes it
+    again itself): every order gets exactly one acknowledgement, soon after NATS is back,
+    not after some timeout."""
     from venue.bus.protocol import WrongLastSequence
     from venue.embedded import EmbeddedNats, free_port
 
@@ -136,8 +140,9 @@ async def test_nats_killed_mid_load_every_order_is_acknowledged_once(
                         print(f"engine stopped: {exc!r}; starting it again")
                         await asyncio.sleep(0.2)
 
-            stack.tasks["engine"] = asyncio.create_task(supervise())
-            await stack.start_gateway()
+            if not engine_in_gateway:
+                stack.tasks["engine"] = asyncio.create_task(supervise())
+            await stack.start_gateway(engine_in_gateway=engine_in_gateway)
             alpha = await stack.client("ALPHA")
             alpha.send("D", nos("a0", "1", "0.001", "58000"))
             first = await report(alpha)
