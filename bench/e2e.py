@@ -38,7 +38,8 @@ resting orders than orders in flight, the client cancelled orders a fill was alr
 (two thirds of its cancels were rejected as too late). ``--trace PATH`` writes every
 measured order of the first latency phase (scheduled time, latency) as CSV. Accounts get large deposits in
 the temporary config so funds never run out. ``fix.store`` is postgres (the default and the
-headline figure) unless ``--store memory``. ``--code DIR`` runs the venue from another source
+headline figure) unless ``--store memory``; the engine runs in the gateway's process (the
+default ``engine.in_gateway``) unless ``--engine-service``. ``--code DIR`` runs the venue from another source
 tree (PYTHONPATH=DIR; used to measure a baseline copy side by side). ``--quick`` finishes in
 under a minute. ``--out PATH`` also writes the JSON there.
 """
@@ -92,7 +93,7 @@ def free_port() -> int:
 
 
 def make_config(
-    tmp: Path, store: str, sessions_per_firm: int, engine_in_gateway: bool = False
+    tmp: Path, store: str, sessions_per_firm: int, engine_service: bool = False
 ) -> tuple[Path, int, list[dict[str, str]]]:
     text = (ROOT / "config" / "demo.toml").read_text()
     fix_port = free_port()
@@ -117,8 +118,8 @@ def make_config(
                 "begin": begin, "sender": comp, "username": user, "password": password, "account": account,
                 "firm": str(f),  # index into FIRM_SHAPES
             })
-    if engine_in_gateway:
-        text += "\n[engine]\nin_gateway = true\n"
+    if engine_service:
+        text += "\n[engine]\nin_gateway = false\n"
     path = tmp / "venue.toml"
     path.write_text(text)
     return path, fix_port, sessions
@@ -698,7 +699,9 @@ def scrape(tmp: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     try:
         info = json.loads((tmp / "var" / "runtime.json").read_text())
-        for name in ("gateway", "engine"):
+        for name in ("gateway", "engine"):  # (with the engine in the gateway: its metrics are the gateway's)
+            if name not in info["services"]:
+                continue
             url = info["services"][name]["metrics_url"]
             for line in urllib.request.urlopen(url, timeout=2).read().decode().splitlines():
                 if line.startswith("venue_") and ("{" not in line or "_bucket{le=" in line):
@@ -858,7 +861,7 @@ def _batches(a: dict[str, float], b: dict[str, float], seconds: float) -> dict[s
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="venue-e2e-"))
-    cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions, args.engine_in_gateway)
+    cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions, args.engine_service)
     load_before = os.getloadavg()
     proc, _ = start_venue(cfg, tmp, args.code, fix_port)
     ctx = mp.get_context("spawn")
@@ -998,7 +1001,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fix_store": args.store,
             "code": args.code or str(ROOT),
             "sessions": [s["sender"] for s in sessions],
-            "client_processes": len(sessions), "pacing": args.pacing, "engine_in_gateway": args.engine_in_gateway,
+            "client_processes": len(sessions), "pacing": args.pacing, "engine_in_gateway": not args.engine_service,
             "cpus": os.cpu_count(),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in load_after],
@@ -1030,7 +1033,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-rates", type=float, nargs="*", default=[], help="more open-loop phases (orders/s)")
     p.add_argument("--lat-warmup", type=float, default=2.0)
     p.add_argument("--lat-duration", type=float, default=15.0)
-    p.add_argument("--engine-in-gateway", action="store_true", help="engine.in_gateway = true: the engine runs in the gateway's process")
+    p.add_argument("--engine-service", action="store_true",
+                   help="engine.in_gateway = false: the engine as a service of its own (the default runs it in the gateway's process)")
     p.add_argument("--pacing", choices=["exact", "ms"], default="ms",
                    help="latency phases: wake at each order's scheduled time (a timerfd), or every >= 1 ms (uvloop's timers)")
     p.add_argument("--max-resting", type=int, default=2000,

@@ -82,7 +82,7 @@ class EngineConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     # the gateway answers its clients from the engine's answers as they are published, two
     # process crossings fewer per order (docs/architecture.md, "The engine in the gateway").
     # Ignored without FIX sessions (no gateway: the engine runs as a service).
-    in_gateway: bool = False
+    in_gateway: bool = True
 
 
 class FixSessionEntry(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -98,4 +98,7 @@ async def run_checks(config: Config, data_dir: Path) -> list[Check]:
             checks.append(Check(name, c.healthy, f"pid {svc['pid']}, {c.detail}, restarts {svc.get('restarts', 0)}"))
         else:
             checks.append(Check(name, True, f"pid {svc['pid']}"))
+    if "engine" not in services and "gateway" in services and config.engine.in_gateway:
+        gateway = services["gateway"]
+        checks.append(Check("engine", pid_alive(gateway.get("pid")), f"in the gateway's process (pid {gateway.get('pid')})"))
     return checks

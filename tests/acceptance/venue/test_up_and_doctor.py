@@ -326,17 +326,21 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
     asyncio.run(session())
 
 
-def test_the_engine_in_the_gateway_trades_and_survives_a_kill_9_of_its_process(tmp_path: Path) -> None:
-    """engine.in_gateway: no engine service; the gateway's process trades, and after kill -9
-    the supervisor starts it again, which recovers: an acknowledged order is still known,
-    and the trade reaches PostgreSQL."""
+@pytest.mark.parametrize("in_gateway", [True, False], ids=["engine-in-gateway", "engine-service"])
+def test_trading_survives_a_kill_9_of_the_process_holding_the_engine(tmp_path: Path, in_gateway: bool) -> None:
+    """engine.in_gateway (the default): no engine service, the gateway's process trades;
+    or the engine as a service of its own. Either way, after kill -9 of the process holding
+    the engine the supervisor starts it again, which recovers: an acknowledged order is
+    still known, and the trade reaches PostgreSQL."""
     import asyncpg
 
     config = _config(tmp_path)
-    config.write_text(config.read_text() + "\n[engine]\nin_gateway = true\n")
-    with _up(config, _env(tmp_path)):
+    config.write_text(config.read_text() + f"\n[engine]\nin_gateway = {str(in_gateway).lower()}\n")
+    with _up(config, _env(tmp_path)) as (_proc, _config_path, env):
         info = json.loads((tmp_path / "var" / "runtime.json").read_text())
-        assert set(info["services"]) == {"writer", "gateway"}
+        assert set(info["services"]) == ({"writer", "gateway"} if in_gateway else {"engine", "writer", "gateway"})
+        doctor = subprocess.run([*VENUE, "--config", str(config), "doctor"], env=env, capture_output=True, text=True, timeout=60)
+        assert "engine" in doctor.stdout, doctor.stdout
         port = _fix_port(config)
         order = [(55, "BTC-USD"), (60, "20261122-00:00:00"), (38, "0.25"), (40, "2"), (44, "60000")]
 
@@ -351,15 +355,16 @@ def test_the_engine_in_the_gateway_trades_and_survives_a_kill_9_of_its_process(t
             await beta.close()
 
         asyncio.run(trade())
-        gateway = info["services"]["gateway"]["pid"]
-        os.kill(gateway, signal.SIGKILL)
+        holder = "gateway" if in_gateway else "engine"
+        pid = info["services"][holder]["pid"]
+        os.kill(pid, signal.SIGKILL)
         for _ in range(150):
             time.sleep(0.2)
-            now = json.loads((tmp_path / "var" / "runtime.json").read_text())["services"]["gateway"]
-            if now["pid"] != gateway and now.get("restarts", 0) >= 1:
+            now = json.loads((tmp_path / "var" / "runtime.json").read_text())["services"][holder]
+            if now["pid"] != pid and now.get("restarts", 0) >= 1:
                 break
         else:
-            pytest.fail("the gateway was not started again")
+            pytest.fail(f"the {holder} was not started again")
 
         async def after() -> None:
             alpha, beta = await _log_on_demo_firms(port)
