@@ -365,6 +365,12 @@ class EngineService:
         with contextlib.suppress(Exception):
             await self.flush()
 
+    async def shutdown(self) -> None:
+        """A clean stop: close, then a final snapshot (the next start begins from there)."""
+        await self.close()
+        with contextlib.suppress(Exception):
+            await self.snapshot()
+
 
 def session_end_between(after_ns: int, upto_ns: int, end: datetime.time) -> int | None:
     """The latest end of a trading day (``end``, UTC, every day) in ``(after_ns, upto_ns]``, in
@@ -442,10 +448,8 @@ async def run(config: Config) -> None:
 
     bus = await JetStreamBus.connect(config.bus.url, config.bus, name=f"engine-{config.engine.shard}")
     await bus.ensure_streams()
-    store = SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots)
-    service = EngineService(bus, store, config.engine, source=f"engine-{config.engine.shard}")
-    end = session_end_time(config.engine.session_end_utc)  # None for "": the day never ends
-    ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end).run())
+    service = engine_service_factory(bus, config)()
+    ticker = asyncio.create_task(clock_ticker(bus, config).run())
     tune_gc()
     probe = watch_loop_lag()
     try:
@@ -453,7 +457,18 @@ async def run(config: Config) -> None:
     finally:
         probe.cancel()
         ticker.cancel()
-        await service.close()
-        with contextlib.suppress(Exception):
-            await service.snapshot()
+        await service.shutdown()
         await bus.close()
+
+
+def engine_service_factory(bus: Bus, config: Config) -> Callable[[], EngineService]:
+    """Makes the config's engine service (its own process, or in the gateway's), each time
+    a new one over the same snapshot directory."""
+    store = SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots)
+    return functools.partial(EngineService, bus, store, config.engine, source=f"engine-{config.engine.shard}")
+
+
+def clock_ticker(bus: Bus, config: Config) -> ClockTicker:
+    """The clock ticker that goes with the config's engine."""
+    end = session_end_time(config.engine.session_end_utc)  # None for "": the day never ends
+    return ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end)

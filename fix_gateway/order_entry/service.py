@@ -25,8 +25,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 
 from engine import wire
-from engine.service import ClockTicker, EngineService, EventLogDiverged
-from engine.snapshots import SnapshotStore
+from engine.service import EngineService, EventLogDiverged, clock_ticker, engine_service_factory
 from fix_gateway.acceptor import Acceptor
 from fix_gateway.auth import Argon2Authenticator
 from fix_gateway.config import AcceptorConfig, SessionConfig
@@ -44,7 +43,7 @@ from venue.bus.envelope import (
 from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import Bus, StreamKind, WrongLastSequence
 from venue.clock import Clock, SystemClock
-from venue.config import Config, FixSessionEntry, session_end_time
+from venue.config import Config, FixSessionEntry
 from venue.db import keep_session
 from venue.gctune import tune_gc
 from venue.ids import IdAllocator
@@ -300,9 +299,9 @@ class Gateway:
 
     # ------------------------------------------------------------ events in
     def on_event_record(self, seq: int, payload: bytes) -> list[Report]:
-        return self.on_answer(seq, decode_envelope(payload))
+        return self.apply_answer(seq, decode_envelope(payload))
 
-    def on_answer(self, seq: int, env: Envelope) -> list[Report]:
+    def apply_answer(self, seq: int, env: Envelope) -> list[Report]:
         """Fold one event batch (``seq``: its event-stream sequence) into the order book."""
         metas = {m.seq: m for m in decode_meta(env.meta)}
         events = _order_events(env.body) if env.body else []
@@ -376,21 +375,22 @@ class Gateway:
                 log.warning("delivery mark not saved", error=str(exc))
 
     async def _consume(self, catch_up_to: int) -> None:
+        hosted = self._make_engine is not None
         if catch_up_to <= self.evt_seq:
             self.ready.set()
-        if not (self._make_engine is not None and self.ready.is_set()):
+        if not (hosted and self.ready.is_set()):
             reader = self.bus.read(StreamKind.EVENTS, self.evt_seq + 1, shard=self.config.engine.shard)
             async with contextlib.aclosing(reader):  # (a reader left open would keep receiving)
                 async for rec in reader:
                     self._answered_with(rec.seq, self.on_event_record(rec.seq, rec.payload))
                     if not self.ready.is_set() and rec.seq >= catch_up_to:
                         self.ready.set()
-                        if self._make_engine is not None:
+                        if hosted:
                             break  # caught up: from here on the engine in this process answers
-        if self._make_engine is not None:
-            await self._run_engine(self._make_engine)
+        if hosted:
+            await self._run_engine()
 
-    async def _run_engine(self, make: Callable[[], EngineService]) -> None:
+    async def _run_engine(self) -> None:
         """Run the engine in this process, answering from its answers. Nothing else appends
         to the event stream, so its next answer is the one after those the book has. When it
         stops for one of the reasons it is built to stop for (a publish refused or lost, an
@@ -398,9 +398,10 @@ class Gateway:
         its own supervisor would start it: the answers it publishes again are the ones the
         book has (the same, at the same sequences: the engine is a function of the command
         log) and are skipped. Anything else it raises ends the process."""
+        assert self._make_engine is not None
         delay = 0.2
         while True:
-            self.engine = engine = make()
+            self.engine = engine = self._make_engine()
             engine.on_answer = self._engine_answered
             try:
                 await engine.run()
@@ -414,7 +415,7 @@ class Gateway:
 
     def _engine_answered(self, seq: int, env: Envelope) -> None:
         if seq > self.evt_seq:  # (else a recovered engine publishing again what the book has)
-            self._answered_with(seq, self.on_answer(seq, env))
+            self._answered_with(seq, self.apply_answer(seq, env))
 
     def _answered_with(self, seq: int, reports: list[Report]) -> None:
         """Hand an event batch's reports to the sessions and do what follows each batch."""
@@ -505,9 +506,7 @@ class Gateway:
             with contextlib.suppress(BaseException):
                 await t
         if self.engine is not None:
-            await self.engine.close()
-            with contextlib.suppress(Exception):
-                await self.engine.snapshot()  # a clean stop starts again from here
+            await self.engine.shutdown()
 
     async def serve(self) -> None:
         """Run until the events stop coming: with the engine in this process, until it stops
@@ -549,10 +548,8 @@ async def run(config: Config) -> None:
     engine: Callable[[], EngineService] | None = None
     ticker: asyncio.Task[None] | None = None
     if config.engine.in_gateway:
-        store = SnapshotStore(config.data_dir / "snapshots", config.engine.shard, config.engine.keep_snapshots)
-        engine = functools.partial(EngineService, bus, store, config.engine, source=f"engine-{config.engine.shard}")
-        end = session_end_time(config.engine.session_end_utc)
-        ticker = asyncio.create_task(ClockTicker(bus, SystemClock(), config.engine.shard, session_end=end).run())
+        engine = engine_service_factory(bus, config)
+        ticker = asyncio.create_task(clock_ticker(bus, config).run())
     gateway = Gateway(
         config, bus, pool, refdata, factory, ssl_context=_ssl_context(config), book_snapshots=snapshots, engine=engine
     )

@@ -9,6 +9,7 @@ bytes, untouched>, meta=<msgpack RequestMeta list>)``. Used by the persistence u
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass, field
 
@@ -17,7 +18,8 @@ import msgspec
 from engine import commands as c
 from engine import wire
 from engine.core import MatchingEngine
-from venue.bus.envelope import Envelope, RequestMeta, encode_envelope, encode_meta
+from venue.bus.envelope import Envelope, RequestMeta, decode_envelope, encode_envelope, encode_meta
+from venue.bus.protocol import Bus, StreamKind
 
 INSTRUMENT = 1
 BASE, QUOTE = 1, 2
@@ -140,3 +142,16 @@ def random_flow(feed: EngineFeed, rng: random.Random, batches: int, per_batch: i
         feed.batch(*reqs)
         if len(live) > 200:
             live = live[-200:]
+
+
+async def replayed_state_hash(bus: Bus, upto_seq: int) -> int:
+    """The state hash of a fresh engine fed the command log from 1 to ``upto_seq``, records
+    the engine refuses included as the engine service treats them: what any recovery must
+    come back to."""
+    clean = MatchingEngine()
+    async for rec in bus.read(StreamKind.COMMANDS, 1):
+        with contextlib.suppress(ValueError):
+            clean.apply_batch(decode_envelope(rec.payload).body)
+        if rec.seq >= upto_seq:
+            break
+    return clean.state_hash()

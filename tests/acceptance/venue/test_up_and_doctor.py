@@ -11,8 +11,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,24 @@ async def _log_on_demo_firms(port: int) -> tuple[FixClient, FixClient]:
             await asyncio.sleep(0.2)
     await beta.connect("127.0.0.1", port)
     return alpha, beta
+
+
+async def _query_until(database_url: str, query: str, done: Callable[[Any], bool], tries: int = 100) -> Any:
+    """``query``'s first row, asked every 0.1 s until ``done`` says it is what the test waits
+    for (the persistence writer stores a trade a moment after it is reported); the last
+    answer when it never is."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        for _ in range(tries):
+            row = await conn.fetchrow(query)
+            if done(row):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    return row
 
 
 @pytest.fixture
@@ -190,7 +209,6 @@ def test_first_session_two_firms_trade_over_fix(
 ) -> None:
     """The README's first session: log on as both demo firms, cross, see fills on both
     sides, find the trade in PostgreSQL."""
-    import asyncpg
 
     _proc, config, _env = running_venue
     port = _fix_port(config)
@@ -207,15 +225,9 @@ def test_first_session_two_firms_trade_over_fix(
         assert (fill.get(150), fill.get(39), fill.get(31), fill.get(14)) == (b"F", b"2", b"60000", b"0.25")
         await alpha.logout()
         await beta.logout()
-        conn = await asyncpg.connect(info["database_url"])
-        try:
-            for _ in range(100):
-                row = await conn.fetchrow("SELECT price, qty, maker_account, taker_account FROM trades_view")
-                if row:
-                    break
-                await asyncio.sleep(0.1)
-        finally:
-            await conn.close()
+        row = await _query_until(
+            info["database_url"], "SELECT price, qty, maker_account, taker_account FROM trades_view", bool
+        )
         assert row is not None
         assert (str(row["price"]), str(row["qty"]), row["maker_account"], row["taker_account"]) == (
             "60000.00", "0.25000000", "ALPHA-1", "BETA-1",
@@ -266,7 +278,6 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
     """kill -9 the embedded nats-server, then the embedded PostgreSQL: `venue up` starts each
     again, the services reconnect by themselves, FIX sessions stay logged on, orders entered
     after each restart are acknowledged, and every trade reaches PostgreSQL."""
-    import asyncpg
 
     _proc, config, env = running_venue
     port = _fix_port(config)
@@ -306,15 +317,8 @@ def test_killed_embedded_servers_are_started_again_and_trading_goes_on(
         assert after["embedded_restarts"] == {"nats": 1, "postgres": 1}
         assert after["started_at"] == info["started_at"]
         assert all(svc["restarts"] == 0 for svc in after["services"].values()), after["services"]
-        conn = await asyncpg.connect(after["database_url"])
-        try:
-            for _ in range(300):
-                trades = await conn.fetchval("SELECT count(*) FROM trades_view")
-                if trades == 3:
-                    break
-                await asyncio.sleep(0.1)
-        finally:
-            await conn.close()
+        row = await _query_until(after["database_url"], "SELECT count(*) FROM trades_view", lambda r: r[0] == 3, 300)
+        trades = row[0]
         assert trades == 3
         await alpha.logout()
         await beta.logout()
@@ -332,7 +336,6 @@ def test_trading_survives_a_kill_9_of_the_process_holding_the_engine(tmp_path: P
     or the engine as a service of its own. Either way, after kill -9 of the process holding
     the engine the supervisor starts it again, which recovers: an acknowledged order is
     still known, and the trade reaches PostgreSQL."""
-    import asyncpg
 
     config = _config(tmp_path)
     config.write_text(config.read_text() + f"\n[engine]\nin_gateway = {str(in_gateway).lower()}\n")
@@ -373,15 +376,7 @@ def test_trading_survives_a_kill_9_of_the_process_holding_the_engine(tmp_path: P
             assert (dup.get(39), dup.get(103)) == (b"8", b"6")  # the ClOrdID is still taken
             await alpha.close()
             await beta.close()
-            conn = await asyncpg.connect(info["database_url"])
-            try:
-                for _ in range(100):
-                    n = await conn.fetchval("SELECT count(*) FROM trades")
-                    if n:
-                        break
-                    await asyncio.sleep(0.1)
-            finally:
-                await conn.close()
+            n = (await _query_until(info["database_url"], "SELECT count(*) FROM trades", lambda r: r[0] > 0))[0]
             assert n == 1
 
         asyncio.run(after())

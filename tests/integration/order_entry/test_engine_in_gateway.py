@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from engine.core import MatchingEngine
 from fix_gateway.client import FixClient
+from tests.support.engine_feed import replayed_state_hash
 from venue.bus.envelope import decode_envelope
 from venue.bus.protocol import StreamKind
 
-from .test_order_path import nos, report, s
+from .test_order_path import nos, report, s, two_firms_trade
 
 
 async def _answers(stack: Any) -> list[tuple[int, int]]:
@@ -34,17 +34,7 @@ async def _answers(stack: Any) -> list[tuple[int, int]]:
 async def test_two_firms_trade_and_the_event_stream_gets_every_answer(stack_factory: Callable[..., Any]) -> None:
     async with stack_factory() as stack:
         gateway = await stack.start_gateway(engine_in_gateway=True)
-        alpha = await stack.client("ALPHA")
-        beta = await stack.client("BETA")
-
-        alpha.send("D", nos("a1", "1", "0.5", "60000"))
-        new = await report(alpha)
-        assert (s(new, 150), s(new, 39), s(new, 11), s(new, 151)) == ("0", "0", "a1", "0.5")
-        beta.send("D", nos("b1", "2", "0.2", "59990"))
-        b_new, b_fill = await report(beta), await report(beta)
-        a_fill = await report(alpha)
-        assert (s(b_new, 150), s(b_fill, 150), s(b_fill, 31), s(b_fill, 32)) == ("0", "F", "60000", "0.2")
-        assert (s(a_fill, 150), s(a_fill, 14), s(a_fill, 151)) == ("F", "0.2", "0.3")
+        b_fill = await two_firms_trade(stack)
 
         # Every command answered once, in order, at the sequence the gateway's reports used.
         for _ in range(100):
@@ -108,16 +98,8 @@ async def test_a_crash_of_the_process_loses_nothing_and_answers_nothing_twice(
             assert gateway.book.find(account, cl) is not None, f"acknowledged order {cl} lost"
 
         # The engine's state equals a clean replay of the command log.
-        clean = MatchingEngine()
-        async for rec in stack.bus.read(StreamKind.COMMANDS, 1):
-            try:
-                clean.apply_batch(decode_envelope(rec.payload).body)
-            except ValueError:
-                pass
-            if rec.seq >= commands:
-                break
         assert stack.engine is not None
-        assert stack.engine.engine.state_hash() == clean.state_hash()
+        assert stack.engine.engine.state_hash() == await replayed_state_hash(stack.bus, commands)
 
 
 async def test_an_engine_that_stops_is_made_again_and_nothing_is_answered_twice(

@@ -15,11 +15,11 @@ import pytest
 
 from engine import commands as c
 from engine import wire
-from engine.core import MatchingEngine
 from engine.service import EngineService
 from engine.snapshots import SnapshotStore
 from fix_gateway.client import FixClient
-from venue.bus.envelope import Envelope, RequestMeta, decode_envelope, encode_envelope, encode_meta
+from tests.support.engine_feed import replayed_state_hash
+from venue.bus.envelope import Envelope, RequestMeta, encode_envelope, encode_meta
 from venue.bus.protocol import StreamKind
 
 from .test_order_path import nos, report, s
@@ -239,15 +239,9 @@ async def test_engine_kill_9_mid_load_loses_nothing_and_replays_exactly(
 
         snap = SnapshotStore(data_dir / "snapshots").latest()
         assert snap is not None
-        clean = MatchingEngine()
-        async for rec in stack.bus.read(StreamKind.COMMANDS, 1):
-            try:
-                clean.apply_batch(decode_envelope(rec.payload).body)
-            except ValueError:
-                pass
-            if rec.seq == snap.seq:
-                break
-        assert clean.state_hash() == snap.state_hash, "restored + replayed state differs from a clean replay"
+        assert await replayed_state_hash(stack.bus, snap.seq) == snap.state_hash, (
+            "restored + replayed state differs from a clean replay"
+        )
 
 
 async def test_postgres_outage_trading_goes_on_and_the_writer_catches_up(

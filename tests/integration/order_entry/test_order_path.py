@@ -53,24 +53,31 @@ def s(msg: FixMessage, tag: int) -> str:
     return value.decode() if value is not None else ""
 
 
+async def two_firms_trade(stack: Any) -> FixMessage:
+    """ALPHA rests a buy, BETA sells into it: both see New and the fill, fees and all.
+    Returns BETA's fill."""
+    alpha = await stack.client("ALPHA")
+    beta = await stack.client("BETA")
+
+    alpha.send("D", nos("a1", "1", "0.5", "60000"))
+    new = await report(alpha)
+    assert (s(new, 150), s(new, 39), s(new, 11), s(new, 151)) == ("0", "0", "a1", "0.5")
+
+    beta.send("D", nos("b1", "2", "0.2", "59990"))
+    b_new, b_fill = await report(beta), await report(beta)
+    a_fill = await report(alpha)
+    assert (s(b_new, 150), s(b_fill, 150), s(b_fill, 39), s(b_fill, 31), s(b_fill, 32)) == ("0", "F", "2", "60000", "0.2")
+    assert (s(a_fill, 150), s(a_fill, 39), s(a_fill, 14), s(a_fill, 151), s(a_fill, 6)) == ("F", "1", "0.2", "0.3", "60000")
+    assert s(a_fill, 12) == "1.2" and s(b_fill, 12) == "6"  # maker 1 bp, taker 5 bp of 12,000 USD
+    assert s(b_fill, 1057) == "Y"  # FIX 5.0SP2 session: AggressorIndicator
+    return b_fill
+
+
 async def test_two_firms_trade_and_both_see_their_fills(stack_factory: Callable[..., Any]) -> None:
     async with stack_factory() as stack:
         await stack.start_engine()
         await stack.start_gateway()
-        alpha = await stack.client("ALPHA")
-        beta = await stack.client("BETA")
-
-        alpha.send("D", nos("a1", "1", "0.5", "60000"))
-        new = await report(alpha)
-        assert (s(new, 150), s(new, 39), s(new, 11), s(new, 151)) == ("0", "0", "a1", "0.5")
-
-        beta.send("D", nos("b1", "2", "0.2", "59990"))
-        b_new, b_fill = await report(beta), await report(beta)
-        a_fill = await report(alpha)
-        assert (s(b_new, 150), s(b_fill, 150), s(b_fill, 39), s(b_fill, 31), s(b_fill, 32)) == ("0", "F", "2", "60000", "0.2")
-        assert (s(a_fill, 150), s(a_fill, 39), s(a_fill, 14), s(a_fill, 151), s(a_fill, 6)) == ("F", "1", "0.2", "0.3", "60000")
-        assert s(a_fill, 12) == "1.2" and s(b_fill, 12) == "6"  # maker 1 bp, taker 5 bp of 12,000 USD
-        assert s(b_fill, 1057) == "Y"  # FIX 5.0SP2 session: AggressorIndicator
+        await two_firms_trade(stack)
 
 
 async def test_standard_rejects_with_clear_text(stack_factory: Callable[..., Any]) -> None:
