@@ -118,6 +118,14 @@ class WriterConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     batch_wait_ms: float = 100.0
 
 
+class SchedulingConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    # "realtime": the order path (embedded nats-server, gateway, engine service) under
+    # SCHED_FIFO, ahead of everything else on the host (venue/scheduling.py); "normal": as
+    # every other process.
+    order_path: Literal["normal", "realtime"] = "normal"
+    realtime_priority: int = 10
+
+
 class MetricsConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 9464
@@ -169,6 +177,7 @@ class Config(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     engine: EngineConfig = EngineConfig()
     fix: FixConfig = FixConfig()
     writer: WriterConfig = WriterConfig()
+    scheduling: SchedulingConfig = SchedulingConfig()
     metrics: MetricsConfig = MetricsConfig()
     assets: tuple[AssetConfig, ...] = ()
     instruments: tuple[InstrumentConfig, ...] = ()
@@ -234,6 +243,8 @@ def _check(config: Config) -> None:
     """Cross-references the types alone cannot express."""
     if config.bus.embedded_gomaxprocs < 0:
         raise ConfigError("bus.embedded_gomaxprocs must be 0 (one per CPU) or more")
+    if not 1 <= config.scheduling.realtime_priority <= 99:
+        raise ConfigError("scheduling.realtime_priority must be in 1..99 (SCHED_FIFO priorities)")
     if not 0 <= config.bus.embedded_port < 65536:
         raise ConfigError(f"bus.embedded_port = {config.bus.embedded_port} is not a TCP port")
     if not 0 <= config.metrics.port < 65536:

@@ -1,7 +1,8 @@
 """``venue doctor``: find the running venue through the data directory and check each part.
 
 Healthy means: the runtime process is alive; NATS answers and both streams exist; PostgreSQL
-answers and has no pending migration; every service process is alive and serves /metrics.
+answers and has no pending migration; every service process is alive and serves /metrics;
+the order path is scheduled as ``scheduling.order_path`` asks (realtime refused: unhealthy).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from venue.bus.protocol import StreamKind
 from venue.config import Config
 from venue.db import connect, pending_migrations
 from venue.runtime import pid_alive, read_runtime
+from venue.scheduling import ORDER_PATH_SERVICES, describe, realtime_requested
 
 
 @dataclass(frozen=True)
@@ -101,4 +103,21 @@ async def run_checks(config: Config, data_dir: Path) -> list[Check]:
     if "engine" not in services and "gateway" in services and config.engine.in_gateway:
         gateway = services["gateway"]
         checks.append(Check("engine", pid_alive(gateway.get("pid")), f"in the gateway's process (pid {gateway.get('pid')})"))
+    checks.append(_check_scheduling(config, info, services))
     return checks
+
+
+def _check_scheduling(config: Config, info: dict[str, object], services: dict[str, dict[str, object]]) -> Check:
+    """How the kernel schedules the processes on the order path, against the config."""
+    pids = {name: svc.get("pid") for name, svc in services.items() if name in ORDER_PATH_SERVICES}
+    if info.get("nats_embedded_pid"):
+        pids["nats-server"] = info["nats_embedded_pid"]
+    seen = {name: describe(int(pid)) for name, pid in pids.items() if isinstance(pid, int) and pid_alive(pid)}
+    detail = ", ".join(f"{name} {how}" for name, how in sorted(seen.items()))
+    if not realtime_requested(config.scheduling):
+        return Check("scheduling", True, f"order path normal (scheduling.order_path): {detail}")
+    refused = sorted(name for name, how in seen.items() if not how.startswith("realtime"))
+    if refused:
+        return Check("scheduling", False, f"realtime refused for {', '.join(refused)} (needs root, CAP_SYS_NICE or"
+                     f" RLIMIT_RTPRIO >= {config.scheduling.realtime_priority}): {detail}")
+    return Check("scheduling", True, f"order path realtime: {detail}")

@@ -75,7 +75,9 @@ def nats_server_binary() -> str:
 class EmbeddedNats:
     """A private nats-server with JetStream, data under ``<data_dir>/nats``."""
 
-    def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1", gomaxprocs: int = 1) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, host: str = "127.0.0.1", gomaxprocs: int = 1, realtime_priority: int = 0
+    ) -> None:
         self.data_dir = data_dir / "nats"
         self.host = host
         self.port = port
@@ -84,6 +86,9 @@ class EmbeddedNats:
         # for every message: ~20-30% less nats-server CPU at 1,000-5,000 orders/s, throughput
         # and latency unchanged (bench/results/e2e-nats-gomaxprocs-*.json). 0: one per CPU.
         self.gomaxprocs = gomaxprocs
+        # > 0: the server and every thread it starts run under SCHED_FIFO at this priority
+        # (scheduling.order_path = "realtime", venue/scheduling.py), when it may.
+        self.realtime_priority = realtime_priority
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -114,7 +119,7 @@ class EmbeddedNats:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=self._preexec,
             env=self._env(),
         )
         deadline = time.monotonic() + timeout_s
@@ -126,6 +131,13 @@ class EmbeddedNats:
             time.sleep(0.05)
         self.stop()
         raise EmbeddedError(f"nats-server did not listen on {self.port} within {timeout_s}s; see {log}")
+
+    def _preexec(self) -> None:
+        die_with_parent()
+        if self.realtime_priority > 0:
+            # (in the child, before exec: a refusal leaves it normal; the caller checks)
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -31,6 +31,7 @@ from venue.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free
 from venue.logs import get_logger
 from venue.metrics import serve_metrics
 from venue.registry import seed
+from venue.scheduling import describe, realtime_requested
 
 log = get_logger("venue.runtime")
 
@@ -142,11 +143,16 @@ class Venue:
         if self.config.bus.url:
             self.nats_url = self.config.bus.url
         else:
+            sched = self.config.scheduling
             self.nats = EmbeddedNats(
-                self.data_dir, self.config.bus.embedded_port, gomaxprocs=self.config.bus.embedded_gomaxprocs
+                self.data_dir, self.config.bus.embedded_port, gomaxprocs=self.config.bus.embedded_gomaxprocs,
+                realtime_priority=sched.realtime_priority if realtime_requested(sched) else 0,
             )
             self.nats.start()
             self.nats_url = self.nats.url
+            if realtime_requested(sched) and self.nats.pid and describe(self.nats.pid) == "normal":
+                log.warning("the embedded nats-server runs at normal priority: realtime was refused "
+                            f"(needs root, CAP_SYS_NICE or RLIMIT_RTPRIO >= {sched.realtime_priority})")
         bus = await JetStreamBus.connect(self.nats_url, self.config.bus, name="venue-up")
         try:
             await bus.ensure_streams()

@@ -18,8 +18,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from venue.config import Config, ConfigError, load_config
-from venue.logs import configure_logging
+from venue.logs import configure_logging, get_logger
 from venue.metrics import serve_metrics
+from venue.scheduling import ORDER_PATH_SERVICES, enter_realtime, realtime_requested
 
 ServiceMain = Callable[[Config], Coroutine[Any, Any, None]]
 
@@ -62,6 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.venue.log_level, "json")
+    if args.name in ORDER_PATH_SERVICES and realtime_requested(config.scheduling):
+        # First, from the main thread (the event loop's): threads started later do not inherit it.
+        refused = enter_realtime(config.scheduling.realtime_priority)
+        if refused:
+            get_logger("venue.service").warning(
+                "the order path runs at normal priority: realtime refused", service=args.name, reason=refused
+            )
     serve_metrics(config.metrics.host, int(os.environ.get("VENUE_METRICS_PORT", "0")), args.name)
     service = resolve(args.name)
     try:

@@ -20,6 +20,7 @@ import pytest
 from fix_gateway.client import FixClient
 from venue.embedded import free_port
 from venue.runtime import pid_alive
+from venue.scheduling import describe
 
 ROOT = Path(__file__).parents[3]
 VENUE = [sys.executable, "-m", "venue.cli"]
@@ -44,6 +45,13 @@ def _config(tmp_path: Path) -> Path:
     path = tmp_path / "venue.toml"
     path.write_text(text)
     return path
+
+
+def _realtime_permitted(priority: int) -> bool:
+    """May this user's processes run SCHED_FIFO at ``priority`` (root, or RLIMIT_RTPRIO)?"""
+    import resource
+
+    return os.geteuid() == 0 or resource.getrlimit(resource.RLIMIT_RTPRIO)[0] >= priority
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -335,15 +343,27 @@ def test_trading_survives_a_kill_9_of_the_process_holding_the_engine(tmp_path: P
     """engine.in_gateway (the default): no engine service, the gateway's process trades;
     or the engine as a service of its own. Either way, after kill -9 of the process holding
     the engine the supervisor starts it again, which recovers: an acknowledged order is
-    still known, and the trade reaches PostgreSQL."""
+    still known, and the trade reaches PostgreSQL. The order path runs realtime
+    (``scheduling.order_path``), the restarted process too."""
 
     config = _config(tmp_path)
-    config.write_text(config.read_text() + f"\n[engine]\nin_gateway = {str(in_gateway).lower()}\n")
+    config.write_text(
+        config.read_text() + f"\n[engine]\nin_gateway = {str(in_gateway).lower()}\n"
+        '\n[scheduling]\norder_path = "realtime"\nrealtime_priority = 3\n'
+    )
+    holder = "gateway" if in_gateway else "engine"
     with _up(config, _env(tmp_path)) as (_proc, _config_path, env):
         info = json.loads((tmp_path / "var" / "runtime.json").read_text())
         assert set(info["services"]) == ({"writer", "gateway"} if in_gateway else {"engine", "writer", "gateway"})
         doctor = subprocess.run([*VENUE, "--config", str(config), "doctor"], env=env, capture_output=True, text=True, timeout=60)
         assert "engine" in doctor.stdout, doctor.stdout
+        realtime = _realtime_permitted(3)
+        expected = (r"(?m)^ok   scheduling +order path realtime: .*nats-server realtime \(FIFO 3\)" if realtime
+                    else r"(?m)^FAIL scheduling +realtime refused")  # (an unprivileged user is told)
+        assert re.search(expected, doctor.stdout), doctor.stdout
+        if realtime:
+            assert describe(info["nats_embedded_pid"]) == describe(info["services"][holder]["pid"]) == "realtime (FIFO 3)"
+            assert describe(info["services"]["writer"]["pid"]) == "normal"  # (off the order path)
         port = _fix_port(config)
         order = [(55, "BTC-USD"), (60, "20261122-00:00:00"), (38, "0.25"), (40, "2"), (44, "60000")]
 
@@ -358,7 +378,6 @@ def test_trading_survives_a_kill_9_of_the_process_holding_the_engine(tmp_path: P
             await beta.close()
 
         asyncio.run(trade())
-        holder = "gateway" if in_gateway else "engine"
         pid = info["services"][holder]["pid"]
         os.kill(pid, signal.SIGKILL)
         for _ in range(150):
@@ -368,6 +387,12 @@ def test_trading_survives_a_kill_9_of_the_process_holding_the_engine(tmp_path: P
                 break
         else:
             pytest.fail(f"the {holder} was not started again")
+        if realtime:  # (the new process sets it first thing, once Python has started)
+            for _ in range(100):
+                if describe(now["pid"]) != "normal":
+                    break
+                time.sleep(0.1)
+            assert describe(now["pid"]) == "realtime (FIFO 3)"
 
         async def after() -> None:
             alpha, beta = await _log_on_demo_firms(port)

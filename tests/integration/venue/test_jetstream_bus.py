@@ -15,6 +15,7 @@ from tests.support.buses import isolated_bus, isolated_bus_config
 from venue.bus.jetstream import JetStreamBus
 from venue.bus.protocol import AckLost, StreamKind
 from venue.embedded import EmbeddedNats, free_port
+from venue.scheduling import describe
 
 
 async def test_an_append_no_stream_takes_fails_instead_of_waiting(nats_url: str) -> None:
@@ -91,3 +92,19 @@ async def test_a_server_restart_fails_lost_acknowledgements_and_readers_resume_a
     assert stored == [f"new{i}".encode() for i in range(5)], got  # each once, none before seq 3
     assert [s for s, _ in got] == [3, 4, 5, 6, 7]
     assert waited < 3.0 and resumed < 3.0, (waited, resumed)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root or CAP_SYS_NICE here")
+async def test_an_embedded_server_on_the_realtime_order_path_runs_every_thread_fifo(tmp_path: Path) -> None:
+    """scheduling.order_path = "realtime": nats-server is set before it is executed, so every
+    Go thread it starts is realtime too; and it serves as before."""
+    nats = EmbeddedNats(tmp_path / "nats", free_port(), realtime_priority=4)
+    nats.start()
+    try:
+        threads = os.listdir(f"/proc/{nats.pid}/task")
+        assert len(threads) > 1
+        assert {describe(int(t)) for t in threads} == {"realtime (FIFO 4)"}
+        async with isolated_bus(nats.url, isolated_bus_config("RT", storage="file")) as bus:
+            assert await bus.append(StreamKind.COMMANDS, b"x") == 1
+    finally:
+        nats.stop()
