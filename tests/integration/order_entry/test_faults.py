@@ -35,10 +35,17 @@ async def _sell_from_elsewhere(stack: Any, order_id: int, qty_units: int, price_
     await stack.bus.append(StreamKind.COMMANDS, encode_envelope(env))
 
 
-async def test_gateway_crash_then_resend_recovers_every_missed_report(stack_factory: Callable[..., Any]) -> None:
+@pytest.mark.parametrize("engine_in_gateway", [False, True], ids=["engine-service", "engine-in-gateway"])
+async def test_gateway_crash_then_resend_recovers_every_missed_report(
+    stack_factory: Callable[..., Any], engine_in_gateway: bool
+) -> None:
+    """The gateway dies like kill -9 (with the engine in its process: the engine too) while
+    a resting order trades through another gateway's sells; after the restart the client's
+    resend gets both fills, nothing twice."""
     async with stack_factory(cancel_on_disconnect=False) as stack:
-        await stack.start_engine()
-        await stack.start_gateway()
+        if not engine_in_gateway:
+            await stack.start_engine()
+        await stack.start_gateway(engine_in_gateway=engine_in_gateway)
         alpha = await stack.client("ALPHA")
         alpha.send("D", nos("a1", "1", "0.5", "60000"))
         new = await report(alpha)
@@ -50,7 +57,15 @@ async def test_gateway_crash_then_resend_recovers_every_missed_report(stack_fact
         await _sell_from_elsewhere(stack, 7_002, 3_000_000, 6_000_000)  # 0.03 BTC
         await asyncio.sleep(0.3)
 
-        await stack.start_gateway()  # replays the event stream; stores the two fills for ALPHA
+        # Replays the event stream; with the engine in it, its engine then answers the two
+        # sells. Either way the two fills for ALPHA are stored before ALPHA is back.
+        gateway = await stack.start_gateway(engine_in_gateway=engine_in_gateway)
+        commands = await stack.bus.last_seq(StreamKind.COMMANDS)
+        for _ in range(100):
+            if gateway._answered >= commands:
+                break
+            await asyncio.sleep(0.05)
+        assert gateway._answered >= commands
         await alpha.close()
         logon = await alpha.connect("127.0.0.1", stack.port, reset=False)
         assert int(s(logon, 34)) > last_seen + 1  # a gap: the fills are waiting
