@@ -1,7 +1,8 @@
 """``venue doctor``: find the running venue through the data directory and check each part.
 
 Healthy means: the runtime process is alive; NATS answers and both streams exist; PostgreSQL
-answers and has no pending migration; every service process is alive and serves /metrics;
+answers and has no pending migration (and how far the persistence writer is behind the event
+stream); every service process is alive and serves /metrics;
 the order path is scheduled as ``scheduling.order_path`` asks (realtime refused: unhealthy).
 """
 
@@ -27,11 +28,12 @@ class Check:
     detail: str
 
 
-async def _check_nats(url: str, config: Config) -> Check:
+async def _check_nats(url: str, config: Config) -> tuple[Check, int | None]:
+    """The bus check, and the event stream's last sequence (None: not known)."""
     try:
         bus = await asyncio.wait_for(JetStreamBus.connect(url, config.bus, name="venue-doctor"), 5)
     except Exception as exc:
-        return Check("bus", False, f"{url}: {exc}")
+        return Check("bus", False, f"{url}: {exc}"), None
     try:
         seqs = {kind: await asyncio.wait_for(bus.last_seq(kind), 5) for kind in StreamKind}
         return Check(
@@ -39,26 +41,41 @@ async def _check_nats(url: str, config: Config) -> Check:
             True,
             f"{url} JetStream {config.bus.command_stream}={seqs[StreamKind.COMMANDS]} "
             f"{config.bus.event_stream}={seqs[StreamKind.EVENTS]} messages",
-        )
+        ), seqs[StreamKind.EVENTS]
     except Exception as exc:
-        return Check("bus", False, f"{url}: streams not available ({exc.__class__.__name__})")
+        return Check("bus", False, f"{url}: streams not available ({exc.__class__.__name__})"), None
     finally:
         await bus.close()
 
 
-async def _check_database(url: str) -> Check:
+async def _check_database(url: str) -> tuple[Check, int | None]:
+    """The database check, and the event-stream sequence the persistence writer has stored
+    up to (None: not known)."""
     try:
         conn = await connect(url, timeout_s=5)
     except Exception as exc:
-        return Check("database", False, str(exc))
+        return Check("database", False, str(exc)), None
     try:
         version = await conn.fetchval("SHOW server_version")
         pending = await pending_migrations(conn)
         if pending:
-            return Check("database", False, f"pending migrations {pending}: run `venue migrate`")
-        return Check("database", True, f"PostgreSQL {version}, schema up to date")
+            return Check("database", False, f"pending migrations {pending}: run `venue migrate`"), None
+        stored = await conn.fetchval("SELECT coalesce(max(stream_seq), 0) FROM writer_progress")
+        return Check("database", True, f"PostgreSQL {version}, schema up to date"), int(stored)
     finally:
         await conn.close()
+
+
+def _persistence(events: int, stored: int) -> Check:
+    """How far the persistence writer is behind the event stream: it falls behind in a long
+    burst (more so with the order path realtime) or while PostgreSQL is away, and catches up
+    from where it is; only being ahead would be wrong (another stream than its progress)."""
+    behind = events - stored
+    if behind < 0:
+        return Check("persistence", False, f"the writer's progress ({stored}) is past the event stream's last record"
+                     f" ({events}): this is not the stream the writer stored (was the bus's data replaced?)")
+    return Check("persistence", True, f"the writer has stored the event stream up to {stored} of {events}"
+                 f" ({behind} records behind)")
 
 
 def _check_http(name: str, url: str) -> Check:
@@ -81,13 +98,14 @@ async def run_checks(config: Config, data_dir: Path) -> list[Check]:
         return checks
     restarts = info.get("embedded_restarts") or {}
     assert isinstance(restarts, dict)
-    for key, check in (
-        ("nats", await _check_nats(str(info["nats_url"]), config)),
-        ("postgres", await _check_database(str(info["database_url"]))),
-    ):
+    bus_check, events = await _check_nats(str(info["nats_url"]), config)
+    database_check, stored = await _check_database(str(info["database_url"]))
+    for key, check in (("nats", bus_check), ("postgres", database_check)):
         if restarts.get(key):  # an embedded server the supervisor had to start again
             check = Check(check.component, check.healthy, f"{check.detail}, embedded restarts {restarts[key]}")
         checks.append(check)
+    if events is not None and stored is not None:
+        checks.append(_persistence(events, stored))
     if info.get("metrics_url"):
         checks.append(await asyncio.to_thread(_check_http, "metrics", str(info["metrics_url"])))
     services = info.get("services") or {}

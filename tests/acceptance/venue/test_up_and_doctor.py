@@ -145,6 +145,10 @@ def test_up_doctor_and_clean_ctrl_c(running_venue: tuple[subprocess.Popen[str], 
         time.sleep(0.5)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert re.search(r"ok\s+bus", doctor.stdout) and re.search(r"ok\s+database", doctor.stdout)
+    stored = re.search(r"ok\s+persistence\s+the writer has stored the event stream up to (\d+) of (\d+) \((\d+) records behind\)",
+                       doctor.stdout)
+    assert stored is not None, doctor.stdout
+    assert int(stored[2]) - int(stored[1]) == int(stored[3]) >= 0
 
     info = json.loads((tmp_path / "var" / "runtime.json").read_text())
     children = [info["nats_embedded_pid"], info["postgres_embedded_pid"]]
