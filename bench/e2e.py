@@ -78,6 +78,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from venue.scheduling import describe, enter_realtime
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
@@ -625,8 +627,7 @@ def client_process(port: int, sess: dict[str, str], idx: int, plan: dict[str, An
         # runs realtime too, below the venue's order path: ahead of the venue's background
         # work, as on a host where nothing else runs. (Refused: it stays normal; the result
         # says which it was.)
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(plan["client_priority"]))
+        enter_realtime(plan["client_priority"], threads_inherit=True)
     try:
         import uvloop
 
@@ -753,23 +754,15 @@ def writer_lag(tmp: Path, metrics: dict[str, float]) -> int | None:
         return None
 
 
-def _policy(pid: int) -> str:
-    try:
-        policy = os.sched_getscheduler(pid) & ~os.SCHED_RESET_ON_FORK
-        return f"fifo {os.sched_getparam(pid).sched_priority}" if policy == os.SCHED_FIFO else "normal"
-    except OSError:
-        return "unknown"
-
-
 def observed_scheduling(tmp: Path, clients: list[Any]) -> dict[str, str]:
     """How the kernel schedules the order path and the load clients, as they run."""
-    out = {f"client-{i}": _policy(c.pid) for i, c in enumerate(clients) if c.pid}
+    out = {f"client-{i}": describe(c.pid) for i, c in enumerate(clients) if c.pid}
     try:
         info = json.loads((tmp / "var" / "runtime.json").read_text())
         for name, svc in info["services"].items():
-            out[name] = _policy(int(svc["pid"]))
+            out[name] = describe(int(svc["pid"]))
         if info.get("nats_embedded_pid"):
-            out["nats-server"] = _policy(int(info["nats_embedded_pid"]))
+            out["nats-server"] = describe(int(info["nats_embedded_pid"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return out

@@ -125,6 +125,10 @@ class SchedulingConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_onl
     order_path: Literal["normal", "realtime"] = "normal"
     realtime_priority: int = 10
 
+    @property
+    def realtime(self) -> bool:
+        return self.order_path == "realtime"
+
 
 class MetricsConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: str = "127.0.0.1"

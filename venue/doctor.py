@@ -18,7 +18,7 @@ from venue.bus.protocol import StreamKind
 from venue.config import Config
 from venue.db import connect, pending_migrations
 from venue.runtime import pid_alive, read_runtime
-from venue.scheduling import ORDER_PATH_SERVICES, describe, realtime_requested
+from venue.scheduling import ORDER_PATH_SERVICES, describe, needs
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,10 @@ def _check_scheduling(config: Config, info: dict[str, object], services: dict[st
         pids["nats-server"] = info["nats_embedded_pid"]
     seen = {name: describe(int(pid)) for name, pid in pids.items() if isinstance(pid, int) and pid_alive(pid)}
     detail = ", ".join(f"{name} {how}" for name, how in sorted(seen.items()))
-    if not realtime_requested(config.scheduling):
+    if not config.scheduling.realtime:
         return Check("scheduling", True, f"order path normal (scheduling.order_path): {detail}")
     refused = sorted(name for name, how in seen.items() if not how.startswith("realtime"))
     if refused:
-        return Check("scheduling", False, f"realtime refused for {', '.join(refused)} (needs root, CAP_SYS_NICE or"
-                     f" RLIMIT_RTPRIO >= {config.scheduling.realtime_priority}): {detail}")
+        return Check("scheduling", False, f"realtime refused for {', '.join(refused)}"
+                     f" ({needs(config.scheduling.realtime_priority)}): {detail}")
     return Check("scheduling", True, f"order path realtime: {detail}")

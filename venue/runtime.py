@@ -31,7 +31,7 @@ from venue.embedded import EmbeddedNats, EmbeddedPostgres, die_with_parent, free
 from venue.logs import get_logger
 from venue.metrics import serve_metrics
 from venue.registry import seed
-from venue.scheduling import describe, realtime_requested
+from venue.scheduling import describe, needs
 
 log = get_logger("venue.runtime")
 
@@ -146,13 +146,13 @@ class Venue:
             sched = self.config.scheduling
             self.nats = EmbeddedNats(
                 self.data_dir, self.config.bus.embedded_port, gomaxprocs=self.config.bus.embedded_gomaxprocs,
-                realtime_priority=sched.realtime_priority if realtime_requested(sched) else 0,
+                realtime_priority=sched.realtime_priority if sched.realtime else 0,
             )
             self.nats.start()
             self.nats_url = self.nats.url
-            if realtime_requested(sched) and self.nats.pid and describe(self.nats.pid) == "normal":
-                log.warning("the embedded nats-server runs at normal priority: realtime was refused "
-                            f"(needs root, CAP_SYS_NICE or RLIMIT_RTPRIO >= {sched.realtime_priority})")
+            if sched.realtime and self.nats.pid and describe(self.nats.pid) == "normal":
+                log.warning(f"the embedded nats-server runs at normal priority: realtime was refused"
+                            f" ({needs(sched.realtime_priority)})")
         bus = await JetStreamBus.connect(self.nats_url, self.config.bus, name="venue-up")
         try:
             await bus.ensure_streams()

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import os
 
-from venue.config import SchedulingConfig
-
 # The services whose event loop is on every order's path.
 ORDER_PATH_SERVICES = frozenset({"gateway", "engine"})
 
 
-def realtime_requested(config: SchedulingConfig) -> bool:
-    return config.order_path == "realtime"
+def needs(priority: int) -> str:
+    """What a process must have to run SCHED_FIFO at ``priority`` (for refusal messages)."""
+    return f"needs root, CAP_SYS_NICE or RLIMIT_RTPRIO >= {priority}"
 
 
 def enter_realtime(priority: int, *, threads_inherit: bool = False) -> str | None:
@@ -43,7 +42,7 @@ def enter_realtime(priority: int, *, threads_inherit: bool = False) -> str | Non
     try:
         os.sched_setscheduler(0, policy, os.sched_param(priority))
     except OSError as exc:
-        return f"{exc.strerror or exc} (needs root, CAP_SYS_NICE or RLIMIT_RTPRIO >= {priority})"
+        return f"{exc.strerror or exc} ({needs(priority)})"
     return None
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from venue.config import Config, ConfigError, load_config
 from venue.logs import configure_logging, get_logger
 from venue.metrics import serve_metrics
-from venue.scheduling import ORDER_PATH_SERVICES, enter_realtime, realtime_requested
+from venue.scheduling import ORDER_PATH_SERVICES, enter_realtime
 
 ServiceMain = Callable[[Config], Coroutine[Any, Any, None]]
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.venue.log_level, "json")
-    if args.name in ORDER_PATH_SERVICES and realtime_requested(config.scheduling):
+    if args.name in ORDER_PATH_SERVICES and config.scheduling.realtime:
         # First, from the main thread (the event loop's): threads started later do not inherit it.
         refused = enter_realtime(config.scheduling.realtime_priority)
         if refused:

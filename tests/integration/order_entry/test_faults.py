@@ -22,7 +22,7 @@ from tests.support.engine_feed import replayed_state_hash
 from venue.bus.envelope import Envelope, RequestMeta, encode_envelope, encode_meta
 from venue.bus.protocol import StreamKind
 
-from .test_order_path import nos, report, s
+from .test_order_path import nos, report, s, until
 
 
 async def _sell_from_elsewhere(stack: Any, order_id: int, qty_units: int, price_units: int) -> None:
@@ -61,10 +61,7 @@ async def test_gateway_crash_then_resend_recovers_every_missed_report(
         # sells. Either way the two fills for ALPHA are stored before ALPHA is back.
         gateway = await stack.start_gateway(engine_in_gateway=engine_in_gateway)
         commands = await stack.bus.last_seq(StreamKind.COMMANDS)
-        for _ in range(100):
-            if gateway._answered >= commands:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: gateway._answered >= commands, timeout=5)
         assert gateway._answered >= commands
         await alpha.close()
         logon = await alpha.connect("127.0.0.1", stack.port, reset=False)
