@@ -13,7 +13,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(VENV)/bin/python pyproject.toml setup.py $(wildcard engine/*.c engine/*.h fix_gateway/*.c)
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml setup.py $(wildcard engine/*.c engine/*.h fix_gateway/*.c bench/*.c)
 	$(PIP) install -q -e .
 	touch $@
 
@@ -46,4 +46,4 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.fix --json
 
 clean:
-	rm -rf build *.egg-info $(VENV) engine/*.so fix_gateway/*.so
+	rm -rf build *.egg-info $(VENV) engine/*.so fix_gateway/*.so bench/*.so

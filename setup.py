@@ -16,6 +16,7 @@ CFLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-
 CANDIDATES = {
     "engine._book": ["engine/_book.c"],
     "fix_gateway._codec": ["fix_gateway/_codec.c"],
+    "bench._fixload": ["bench/_fixload.c"],
 }
 
 only = {n for n in os.environ.get("VENUE_BUILD_ONLY", "").split(",") if n}
