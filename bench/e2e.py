@@ -19,7 +19,12 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   order; ``--pacing ms`` wakes it at most every ~1 ms, uvloop's timer resolution, and sends
   what is due, ~0.6 ms late at p50), so it is reported split as well:
   ``latency_from_write_us`` (the same orders, from the moment the client wrote them) and
-  ``client_send_lag_us`` (written minus scheduled).
+  ``client_send_lag_us`` (written minus scheduled). With ``--pacing exact`` the latency
+  phases run in C by default (``--client c``, the extension ``bench._fixload``: the same
+  loop, orders, resting bound and report handling in an epoll loop of its own over the
+  client's socket: about a third of the Python client's CPU per order, which the client
+  would take from the venue on the shared cores); ``--client python`` runs them in the
+  asyncio client, to compare side by side. ``env.client`` says which ran.
 - ``cpu``: CPU seconds per venue component (gateway, engine, writer, nats, postgres, clients)
   over each phase, read from /proc: where the time goes.
 - ``venue_cpu_per_request_in_client_units``: the venue's CPU per request (throughput
@@ -29,7 +34,9 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   of the throughput phase and at the end of the run (a rate is only sustained if the writer
   keeps up, not if its work is deferred past the measurement).
 
-Load: limit orders on BTC-USD / ETH-USD at the reference price +-2%, small quantities; ALPHA
+Load: limit orders on BTC-USD / ETH-USD at the reference price +-2%, small quantities (the
+price from Python's ``random`` in the throughput phase and the Python latency client, from
+bench._fixload's own generator in the C one); ALPHA
 buys BTC-USD and sells ETH-USD, BETA the other way round, so about half the orders cross
 (and trade with the other firm) and half rest; when a client has more
 than ``--max-resting`` resting orders (2,000) it cancels the oldest. That is well above the
@@ -76,9 +83,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from venue.scheduling import describe, enter_realtime
+
+if TYPE_CHECKING:
+    from bench._fixload import Phase
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -149,7 +159,8 @@ def make_config(
 # read) and only the tags the load needs are read, by SOH-anchored ``bytes.find`` within the
 # frame: first occurrence, as ``FixMessage.get``. Each frame's CheckSum is verified. Not
 # checked, unlike a full parse: a tag inside a raw-data value could match (the venue's
-# reports here carry none).
+# reports here carry none). The throughput phase always runs here; the latency phases run
+# the same logic in C (bench/_fixload.c, ``latency_phase_c``) unless --client python.
 
 SOH = b"\x01"
 SHAPES = [  # (symbol, side): the order shapes of the load
@@ -289,7 +300,7 @@ class _Load(_Writer):
 
     __slots__ = (  # (attribute access is a good part of the per-message cost)
         "_frame_end", "_prefixes", "_rest", "_shapes", "acks", "cancel_acks", "cancel_rejects", "cancels_sent",
-        "fills", "from_write", "idx", "live", "logged_on", "max_resting", "n", "reject_texts", "rejects",
+        "fills", "from_write", "idx", "live", "logged_on", "max_resting", "n", "prng", "reject_texts", "rejects",
         "resting", "rng", "sent", "sess", "window", "written",
     )
 
@@ -301,6 +312,7 @@ class _Load(_Writer):
         super().__init__(sess["begin"], sess["sender"], sess["account"], clock)
         self.sess, self.idx, self.max_resting = sess, idx, max_resting
         self.rng = random.Random(1000 + idx)
+        self.prng = 1000 + idx  # the state of bench._fixload's price generator (latency phases in C)
         self.n = 0
         self.sent: dict[bytes, int] = {}  # ClOrdID -> scheduled/sent perf_counter_ns (awaiting first ER)
         self.resting: deque[tuple[bytes, int]] = deque()  # (ClOrdID, shape) in send order
@@ -434,6 +446,63 @@ class _Load(_Writer):
                 return
 
 
+def _pieces(template: bytes) -> tuple[bytes, ...]:
+    """The literal runs of a bytes % template between its %d / %s conversions (``%%`` is a
+    literal %): what bench._fixload fills in between."""
+    out, run = [], b""
+    for token in re.split(rb"(%%|%[ds])", template):
+        if token == b"%%":
+            run += b"%"
+        elif token in (b"%d", b"%s"):
+            out.append(run)
+            run = b""
+        else:
+            run += token
+    out.append(run)
+    return tuple(out)
+
+
+def _heartbeat_pieces(sender: str) -> tuple[bytes, ...]:
+    """Heartbeat 49 56 34 52 112: the fields ``_Writer.queue("0", [(112, id)])`` encodes."""
+    return _pieces(b"35=0\x0149=%s\x0156=VENUE\x0134=%%d\x0152=%%s\x01112=%%s\x01" % _literal(sender))
+
+
+def latency_phase_c(
+    load: _Load, fd: int, t0: int, interval: float, total: int, measure_from: int, trace: bool,
+    drain: float = 15.0,
+) -> Phase:
+    """One open-loop latency phase by ``bench._fixload.latency_phase`` over the connected,
+    non-blocking socket ``fd`` (nothing of ``load`` queued or buffered in the transport):
+    ``load``'s state goes in and comes back (MsgSeqNum, order count, resting orders and which
+    are live, the orders still awaiting their first report as ``load.sent``, unframed bytes,
+    counters); returns the C function's figures of the phase. Like the Python loop, the phase
+    starts with no order awaiting (``load.sent`` is cleared)."""
+    from bench._fixload import latency_phase
+    from fix_gateway.codec import GarbledMessage
+
+    load.sent.clear()
+    r = latency_phase(
+        fd=fd, head=load._begin, orders=[_pieces(t) for t in load._orders],
+        cancels=[_pieces(t) for t in load._cancels], heartbeat=_heartbeat_pieces(load.sender),
+        prefix=load._prefixes["L"], shapes=load._shapes, refs=_REFS, lo=_LO, hi=_HI,
+        max_resting=load.max_resting, seq=load.seq, n=load.n, prng=load.prng,
+        resting=[(cl, shape, cl in load.live) for cl, shape in load.resting], rest=load._rest,
+        t0=t0, interval=interval, total=total, measure_from=measure_from, drain=drain, trace=trace,
+        max_frame=_MAX_FRAME, garbled=GarbledMessage,
+    )
+    load.seq, load.n, load.prng, load._rest = r["seq"], r["n"], r["prng"], r["rest"]
+    load.resting = deque((cl, shape) for cl, shape, _ in r["resting"])
+    load.live = {cl for cl, _, live in r["resting"] if live}  # (only resting orders are ever cancelled)
+    load.sent = dict(r["awaiting"])
+    load.written.clear()
+    load.fills += r["fills"]
+    load.cancels_sent += r["cancels_sent"]
+    load.cancel_rejects += r["cancel_rejects"]
+    for text, count in r["reject_texts"].items():
+        load.reject_texts[text] = load.reject_texts.get(text, 0) + count
+    return r
+
+
 class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
@@ -506,6 +575,18 @@ class _Conn(asyncio.Protocol):
             self.transport.write(b"".join(out))
         out.clear()
 
+    async def socket_to_lend(self) -> int:
+        """The socket's fd, once everything queued is written (the C latency phase writes on
+        it directly, so nothing may be waiting in the transport)."""
+        assert self.transport is not None
+        self.flush()
+        end = time.monotonic() + 10
+        while self.transport.get_write_buffer_size():
+            if time.monotonic() > end:
+                raise RuntimeError("the transport's write buffer did not drain")
+            await asyncio.sleep(0.001)
+        return int(self.transport.get_extra_info("socket").fileno())
+
 
 async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str, Any], go: Any, results: Any) -> None:
     loop = asyncio.get_running_loop()
@@ -558,7 +639,8 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
     # Latency: open loop at each of plan["rates"] (orders/s over all clients; the first is
     # the headline), scheduled send times.
     out["latency"] = []
-    pacer = _Pacer(loop) if plan["pacing"] == "exact" else None
+    in_c = plan["client"] == "c" and plan["pacing"] == "exact"  # (bench._fixload)
+    pacer = _Pacer(loop) if plan["pacing"] == "exact" and not in_c else None
     for rate in plan["rates"]:
         rate /= plan["clients"]
         load.acks.clear()
@@ -570,7 +652,30 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
         interval = 1e9 / rate
         total = int(rate * (plan["lat_warmup"] + plan["lat_duration"]))
         measure_from = int(rate * plan["lat_warmup"])
+        if in_c:
+            fd = await conn.socket_to_lend()
         t0 = time.perf_counter_ns() + int(idx * interval / plan["clients"])  # clients interleave
+        if in_c:  # the same loop, drain(15) and feed, in C, blocking this process meanwhile
+            ru0 = resource.getrusage(resource.RUSAGE_SELF)
+            r = latency_phase_c(load, fd, t0, interval, total, measure_from, plan["trace"])
+            ru1 = resource.getrusage(resource.RUSAGE_SELF)
+            if r["unsent"] and conn.transport is not None:  # what the socket had not taken yet
+                conn.transport.write(r["unsent"])
+            out["latency"].append({
+                "sent": r["sent"],
+                "measured": r["measured"],
+                "unanswered": r["unanswered"],
+                "send_lag_at_end_us": r["send_lag_at_end_us"],
+                "wakeups": r["wakeups"],
+                "cpu_user_s": round(ru1.ru_utime - ru0.ru_utime, 2),
+                "cpu_sys_s": round(ru1.ru_stime - ru0.ru_stime, 2),
+                "rejects": r["rejects"],
+                "latency_ns": r["latency_ns"],
+                "from_write_ns": r["from_write_ns"],
+                "send_lag_ns": r["send_lag_ns"],
+                "trace": r["trace"],
+            })
+            continue
         i = wakeups = 0
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         while i < total:
@@ -891,7 +996,23 @@ def _batches(a: dict[str, float], b: dict[str, float], seconds: float) -> dict[s
     }
 
 
+def client_kind(args: argparse.Namespace) -> str:
+    """Which load client runs the latency phases: "c" (bench._fixload, with exact pacing) or
+    "python"; refuses --client c when the extension is not built."""
+    if args.client != "c" or args.pacing != "exact":
+        return "python"
+    try:
+        import bench._fixload  # noqa: F401
+    except ImportError as exc:
+        raise SystemExit(
+            f"--client c needs the C extension bench._fixload ({exc}): build it with "
+            "`make install-dev` (or `pip install -e .`), or run with --client python"
+        )
+    return "c"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    client = client_kind(args)
     tmp = Path(tempfile.mkdtemp(prefix="venue-e2e-"))
     cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions, args.engine_service, args.order_path)
     load_before = os.getloadavg()
@@ -901,7 +1022,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gos = [ctx.Queue() for _ in sessions]
     rates = [args.rate, *args.extra_rates]
     plan = {
-        "window": args.window, "trace": bool(args.trace), "pacing": args.pacing, "client_priority": args.client_priority, "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
+        "window": args.window, "trace": bool(args.trace), "pacing": args.pacing, "client": args.client, "client_priority": args.client_priority, "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
         "rates": rates, "lat_warmup": args.lat_warmup, "lat_duration": args.lat_duration,
         "clients": len(sessions),
     }
@@ -1034,7 +1155,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fix_store": args.store,
             "code": args.code or str(ROOT),
             "sessions": [s["sender"] for s in sessions],
-            "client_processes": len(sessions), "pacing": args.pacing, "engine_in_gateway": not args.engine_service,
+            "client_processes": len(sessions), "client": client, "pacing": args.pacing, "engine_in_gateway": not args.engine_service,
             "scheduling": scheduling,
             "cpus": os.cpu_count(),
             "loadavg_before": [round(x, 2) for x in load_before],
@@ -1075,6 +1196,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the load clients' SCHED_FIFO priority, below the venue's order path (10); 0: normal")
     p.add_argument("--pacing", choices=["exact", "ms"], default="exact",
                    help="latency phases: wake at each order's scheduled time (a timerfd), or every >= 1 ms (uvloop's timers)")
+    p.add_argument("--client", choices=["c", "python"], default="c",
+                   help="latency phases with --pacing exact: the load client's loop in C (bench._fixload) or in Python (asyncio)")
     p.add_argument("--max-resting", type=int, default=2000,
                    help="resting orders per client before it cancels the oldest (keep it well above --window)")
     p.add_argument("--code", help="source tree to run the venue from (PYTHONPATH)")
