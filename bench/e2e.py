@@ -81,7 +81,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -944,6 +944,15 @@ def _in_client_units(cores: dict[str, float]) -> float | None:
     return round(venue / clients, 2) if clients > 0 else None
 
 
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counts per key over several clients (a text every client saw is counted for each)."""
+    total: dict[str, int] = {}
+    for c in counts:
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    return total
+
+
 def _percentiles(sorted_ns: list[int]) -> dict[str, float]:
     return {"p50": pct(sorted_ns, 0.50), "p99": pct(sorted_ns, 0.99), "p999": pct(sorted_ns, 0.999)}
 
@@ -1135,7 +1144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "writer_lag_records": {"end_of_throughput": lag_after_throughput, "end": lag_at_end},
         "fills": sum(done[i]["fills"] for i in done),
         "cancel_rejects": sum(done[i]["cancel_rejects"] for i in done),
-        "reject_texts": {k: v for i in done for k, v in done[i]["reject_texts"].items()},
+        "reject_texts": _summed(done[i]["reject_texts"] for i in sorted(done)),
         "batches_throughput": {
             "gateway_commands_per_batch": _ratio(m1, m2, "venue_gateway_commands_total", "venue_gateway_command_batches_total"),
             "engine_commands_per_record": _ratio(m1, m2, "venue_engine_commands_total", "venue_engine_command_records_total"),

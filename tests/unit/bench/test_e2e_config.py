@@ -22,3 +22,10 @@ def test_the_venue_runs_its_order_path_realtime_unless_asked_not_to(tmp_path: Pa
     config = load_config(path, env={})
     assert (config.scheduling.order_path, config.fix.store, config.engine.in_gateway) == ("normal", "memory", False)
     assert len(config.fix.sessions) == 4
+
+
+def test_reject_texts_of_all_clients_are_added_up() -> None:
+    from bench.e2e import _summed
+
+    per_client = [{"cancel: too late": 3, "off tick": 1}, {"cancel: too late": 2}, {}]
+    assert _summed(per_client) == {"cancel: too late": 5, "off tick": 1}
