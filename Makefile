@@ -1,7 +1,11 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   - create .venv, install the venue, start it on embedded defaults with the demo config
 #   make test  - install the dev extras (and QuickFIX for the interop tests) and run the whole suite
-PYTHON ?= python3
+# The interpreter the venv is made from: Debian's python3.11 where it can make a venv and build
+# C extensions (it is built with profile-guided optimisation and LTO, libpython linked in),
+# else python3 from PATH. pyenv's default build has neither: the gateway spent ~20% more CPU
+# per request on it (bench/results/e2e-interpreter-*.json). PYTHON=... overrides.
+PYTHON ?= $(shell /usr/bin/python3.11 -c 'import ensurepip, sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null && echo /usr/bin/python3.11 || echo python3)
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
