@@ -30,6 +30,9 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
 - ``venue_cpu_per_request_in_client_units``: the venue's CPU per request (throughput
   phase) divided by the load clients' (the same code in every run): a figure that does not
   move with the machine's speed, for comparing runs made at different times.
+- ``env.machine``: what this machine charges for a message between two processes and for
+  plain Python work, measured before the venue starts (``bench/machine.py``): results from
+  different machines are read against it.
 - ``writer_lag_records``: event records the persistence writer had not stored yet at the end
   of the throughput phase and at the end of the run (a rate is only sustained if the writer
   keeps up, not if its work is deferred past the measurement).
@@ -85,6 +88,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.machine import probe
 from venue.scheduling import describe, enter_realtime
 
 if TYPE_CHECKING:
@@ -1025,6 +1029,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="venue-e2e-"))
     cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions, args.engine_service, args.order_path)
     load_before = os.getloadavg()
+    machine = probe()  # (before the venue starts: the machine otherwise idle)
     proc, _ = start_venue(cfg, tmp, args.code, fix_port)
     ctx = mp.get_context("spawn")
     results: Any = ctx.Queue()
@@ -1167,6 +1172,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "client_processes": len(sessions), "client": client, "pacing": args.pacing, "engine_in_gateway": not args.engine_service,
             "scheduling": scheduling,
             "cpus": os.cpu_count(),
+            "machine": machine,  # bench/machine.py: what a message between processes costs here
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in load_after],
             "python": platform.python_version(),
