@@ -17,7 +17,7 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(VENV)/bin/python pyproject.toml setup.py $(wildcard engine/*.c engine/*.h fix_gateway/*.c bench/*.c)
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml setup.py $(wildcard engine/*.c engine/*.h fix_gateway/*.c fix_gateway/*.h bench/*.c)
 	$(PIP) install -q -e .
 	touch $@
 

@@ -17,7 +17,7 @@
  * - The resting queue holds every order the client may still cancel, oldest first; an order
  *   awaiting its first report is never dropped from it (it may still come to rest), so every
  *   awaited order is in it. A ClOrdID table over the queue finds an order by report.
- * - Frames are cut as fix_gateway.codec.Framer does (its frame_end, ported below); each
+ * - Frames are cut as fix_gateway.codec.Framer does (fix_gateway/_frame.h, shared); each
  *   frame's CheckSum is verified; only the tags the load needs are read, as the first
  *   SOH-anchored occurrence in the frame (as _Load.feed).
  * - Blocking is bounded: epoll_wait always has a finite timeout (the client may run
@@ -37,6 +37,8 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../fix_gateway/_frame.h"
 
 #define NSHAPES_MAX 64
 #define ORDER_PIECES 7   /* seq, time, ClOrdID, units ".", cents, time */
@@ -585,51 +587,6 @@ static int on_frame(phase_t *s, const char *b, size_t start, size_t end, int64_t
     return 0;  /* Logon and anything else: ignored */
 }
 
-/* fix_gateway._codec.frame_end: 0 need more, 1 frame [start, *end), 2 garbled frame, 3 skip
- * to *end. */
-static int frame_end(const char *p, size_t n, size_t start, size_t max_size, size_t *end) {
-    const char *soh = memchr(p + start, '\x01', n - start);
-    if (!soh) {
-        if (n - start > 64) { *end = start + 2; return 3; }
-        return 0;
-    }
-    size_t i = (size_t)(soh - p) + 1;
-    if (i + 2 > n) return 0;
-    if (p[i] != '9' || p[i + 1] != '=') { *end = start + 2; return 3; }
-    size_t k = i + 2;
-    size_t bl = 0;
-    int digits = 0;
-    while (k < n && p[k] >= '0' && p[k] <= '9' && digits < 10) { bl = bl * 10 + (size_t)(p[k] - '0'); k++; digits++; }
-    if (k >= n) {
-        if (digits < 10) return 0;
-        *end = start + 2;
-        return 3;
-    }
-    if (p[k] != '\x01' || digits == 0) { *end = start + 2; return 3; }
-    size_t body = k + 1;
-    if (bl > max_size) { *end = start + 2; return 3; }
-    size_t tr = body + bl;
-    if (tr + 7 <= n && p[tr] == '1' && p[tr + 1] == '0' && p[tr + 2] == '=' && p[tr + 6] == '\x01' && p[tr - 1] == '\x01') {
-        *end = tr + 7;
-        return 1;
-    }
-    for (size_t j = body - 1; j + 4 <= n; j++) {
-        const char *q = memchr(p + j, '\x01', n - j);
-        if (!q) break;
-        j = (size_t)(q - p);
-        if (j + 6 <= n && memcmp(p + j + 1, "8=FIX", 5) == 0) { *end = j + 1; return 2; }
-        if (j + 4 <= n && p[j + 1] == '1' && p[j + 2] == '0' && p[j + 3] == '=') {
-            const char *e = j + 4 < n ? memchr(p + j + 4, '\x01', n - j - 4) : NULL;
-            if (!e) break;
-            size_t fe = (size_t)(e - p) + 1;
-            if (tr + 7 <= n || fe < tr) { *end = fe; return 2; }
-            break;
-        }
-    }
-    if (n - start > max_size + 64) { *end = start + 2; return 3; }
-    return 0;
-}
-
 /* _Load.feed over the input buffer; the unframed rest moves to its front. */
 static int on_data(phase_t *s, int64_t now) {
     const char *b = s->in.p;
@@ -641,7 +598,7 @@ static int on_data(phase_t *s, int64_t now) {
             break;
         }
         size_t end;
-        int status = frame_end(b, n, (size_t)start, (size_t)s->max_frame, &end);
+        int status = fix_frame_end(b, n, (size_t)start, (size_t)s->max_frame, &end);
         if (status == 0) { pos = (size_t)start; break; }
         if (status == 2) return fail_frame(s, "frame not where BodyLength says", b + start, end - (size_t)start);
         pos = end;

@@ -83,7 +83,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -502,8 +502,7 @@ def latency_phase_c(
     load.fills += r["fills"]
     load.cancels_sent += r["cancels_sent"]
     load.cancel_rejects += r["cancel_rejects"]
-    for text, count in r["reject_texts"].items():
-        load.reject_texts[text] = load.reject_texts.get(text, 0) + count
+    load.reject_texts = _summed([load.reject_texts, r["reject_texts"]])
     return r
 
 
@@ -950,11 +949,10 @@ def _in_client_units(cores: dict[str, float]) -> float | None:
 
 def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     """Counts per key over several clients (a text every client saw is counted for each)."""
-    total: dict[str, int] = {}
+    total: Counter[str] = Counter()
     for c in counts:
-        for k, v in c.items():
-            total[k] = total.get(k, 0) + v
-    return total
+        total.update(c)
+    return dict(total)
 
 
 def _percentiles(sorted_ns: list[int]) -> dict[str, float]:

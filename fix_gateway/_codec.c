@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <structmember.h>
 
+#include "_frame.h"
+
 #define TAGBITS 65536
 static unsigned char length_tags[TAGBITS / 8];
 static unsigned char data_tags[TAGBITS / 8];
@@ -206,63 +208,17 @@ static PyObject *split_impl(PyObject *arg, PyObject **shape_out) {
 
 static PyObject *split(PyObject *self, PyObject *arg) { return split_impl(arg, NULL); }
 
-/* frame_end(buf, start, max_size) -> (status, end):
- *  status 0: need more data; 1: complete frame buf[start:end] (well placed trailer);
- *  2: garbled frame buf[start:end] (trailer not where BodyLength says) ;
- *  3: unusable start (no/invalid BodyLength or too large): skip to `end` and resync. */
+/* frame_end(buf, start, max_size) -> (status, end): fix_frame_end (_frame.h) on bytes. */
 static PyObject *frame_end(PyObject *self, PyObject *args) {
     Py_buffer b;
     Py_ssize_t start, max_size;
     if (!PyArg_ParseTuple(args, "y*nn", &b, &start, &max_size)) return NULL;
-    const char *p = b.buf;
-    Py_ssize_t n = b.len;
+    size_t end = 0;
     int status = 0;
-    Py_ssize_t end = 0;
-    const char *soh = memchr(p + start, '\x01', (size_t)(n - start));
-    if (!soh) {
-        if (n - start > 64) { status = 3; end = start + 2; }
-        goto done;
-    }
-    Py_ssize_t i = soh - p + 1;
-    if (i + 2 > n) goto done;
-    if (p[i] != '9' || p[i + 1] != '=') { status = 3; end = start + 2; goto done; }
-    Py_ssize_t k = i + 2;
-    long bl = 0;
-    int digits = 0;
-    while (k < n && p[k] >= '0' && p[k] <= '9' && digits < 10) { bl = bl * 10 + (p[k] - '0'); k++; digits++; }
-    if (k >= n) { if (digits < 10) goto done; status = 3; end = start + 2; goto done; }
-    if (p[k] != '\x01' || digits == 0) { status = 3; end = start + 2; goto done; }
-    Py_ssize_t body = k + 1;
-    if (bl > max_size) { status = 3; end = start + 2; goto done; }
-    Py_ssize_t tr = body + bl; /* expected "10=nnn\x01" */
-    if (tr + 7 <= n) {
-        if (p[tr] == '1' && p[tr + 1] == '0' && p[tr + 2] == '=' && p[tr + 6] == '\x01' && p[tr - 1] == '\x01') {
-            status = 1; end = tr + 7; goto done;
-        }
-    }
-    /* trailer not (yet) where expected: look for the first "\x0110=" ... SOH after body start */
-    {
-        Py_ssize_t j = body > 0 ? body - 1 : 0;
-        while (j + 4 <= n) {
-            const char *q = memchr(p + j, '\x01', (size_t)(n - j));
-            if (!q) break;
-            j = q - p;
-            if (j + 6 <= n && memcmp(p + j + 1, "8=FIX", 5) == 0) { status = 2; end = j + 1; break; }
-            if (j + 4 <= n && p[j + 1] == '1' && p[j + 2] == '0' && p[j + 3] == '=') {
-                const char *e = memchr(p + j + 4, '\x01', (size_t)(n - j - 4));
-                if (!e) break;
-                Py_ssize_t fe = e - p + 1;
-                if (tr + 7 <= n || fe < tr) { status = 2; end = fe; }
-                /* else: frame may still be completing at the declared length */
-                break;
-            }
-            j++;
-        }
-        if (status == 0 && n - start > max_size + 64) { status = 3; end = start + 2; }
-    }
-done:
+    if (start >= 0 && start < b.len && max_size >= 0)
+        status = fix_frame_end(b.buf, (size_t)b.len, (size_t)start, (size_t)max_size, &end);
     PyBuffer_Release(&b);
-    return Py_BuildValue("in", status, end);
+    return Py_BuildValue("in", status, (Py_ssize_t)end);
 }
 
 
