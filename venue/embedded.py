@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from venue.scheduling import enter_realtime
+
 
 class EmbeddedError(RuntimeError):
     pass
@@ -136,8 +138,7 @@ class EmbeddedNats:
         die_with_parent()
         if self.realtime_priority > 0:
             # (in the child, before exec: a refusal leaves it normal; the caller checks)
-            with contextlib.suppress(OSError):
-                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
+            enter_realtime(self.realtime_priority, threads_inherit=True)
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
