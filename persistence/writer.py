@@ -201,8 +201,10 @@ class Writer:
         Only the first record is awaited; after that the queue is drained, and when it runs
         dry before the deadline the batch sleeps once until the deadline and drains what
         arrived meanwhile (the reader pauses during the sleep and catches up right after
-        it). One wake-up per batch instead of one per record: on a small machine a wake-up
-        costs more than projecting a record."""
+        it). During that sleep the bus holds its deliveries (``Bus.hold_deliveries``): the
+        records wait in the server and the socket instead of waking this process as each
+        arrives, and come in together when the batch wakes. One wake-up per batch instead of
+        one per record: on a small machine a wake-up costs more than projecting a record."""
         s = self.settings
         loop = asyncio.get_running_loop()
         last = self._apply(await queue.get(), projection)
@@ -217,9 +219,11 @@ class Writer:
                 if slept or remaining <= 0:
                     break
                 pulling.clear()
+                self._bus.hold_deliveries(True)
                 try:
                     await asyncio.sleep(remaining)
                 finally:
+                    self._bus.hold_deliveries(False)
                     pulling.set()
                 await asyncio.sleep(0)  # the reader moves what piled up into the queue
                 slept = True

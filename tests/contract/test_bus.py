@@ -196,3 +196,33 @@ async def test_a_paused_reader_gets_every_record_in_order(bus: Bus) -> None:
         await bus.append(StreamKind.EVENTS, b"%d" % i, shard="0" if i % 3 else "1")
     await asyncio.wait_for(reader, 10)
     assert got == [(i + 1, b"%d" % i) for i in range(4, 45) if i % 3][:26]
+
+
+async def test_deliveries_held_arrive_all_in_order_when_released(bus: Bus) -> None:
+    got: list[tuple[int, bytes]] = []
+    first = asyncio.Event()
+
+    async def go() -> None:
+        async for rec in bus.read(StreamKind.EVENTS, 1):
+            got.append((rec.seq, rec.payload))
+            first.set()
+            if len(got) == 40:
+                return
+
+    reader = asyncio.create_task(go())
+    await bus.append(StreamKind.EVENTS, b"e1")
+    await asyncio.wait_for(first.wait(), 10)
+    bus.hold_deliveries(True)
+    bus.hold_deliveries(True)  # (twice: still one hold)
+    for i in range(2, 41):  # appends without acknowledgements: a held bus reads nothing
+        await bus.append_unacked(StreamKind.EVENTS, f"e{i}".encode())
+    await asyncio.sleep(0.2)
+    held = len(got)
+    bus.hold_deliveries(False)
+    bus.hold_deliveries(False)
+    await asyncio.wait_for(reader, 10)
+    assert got == [(i, f"e{i}".encode()) for i in range(1, 41)]
+    if isinstance(bus, MemoryBus):
+        return
+    assert held == 1  # nothing was taken off the connection while held
+    assert await bus.append(StreamKind.EVENTS, b"after") == 41  # the connection works on

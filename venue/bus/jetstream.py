@@ -177,6 +177,7 @@ class JetStreamBus:
         self._mux = _AckMux(nc)
         self._closing = False  # set by close(): the disconnect it causes is not news
         self._readers: set[Any] = set()  # the ordered consumers' subscriptions
+        self._held: Any = None  # the transport hold_deliveries paused, if any
 
     def _on_disconnected(self) -> None:
         self._mux.on_disconnected()
@@ -408,6 +409,26 @@ class JetStreamBus:
     async def last_seq(self, kind: StreamKind) -> int:
         info = await self._js.stream_info(self._stream(kind))
         return int(info.state.last_seq)
+
+    def hold_deliveries(self, held: bool) -> None:
+        """Stop (or go on) reading this connection's socket (the protocol's hint). The
+        server keeps what it cannot write in its pending buffer for the connection (64 MB by
+        default; a hold is meant to last a batch's wait, ~0.1 s, not the 10 s after which
+        the server drops a client that does not read). Only a pause made here is undone
+        here: one the stream reader made for its own flow control stays its own."""
+        writer = getattr(getattr(self._nc, "_transport", None), "_io_writer", None)
+        transport = getattr(writer, "transport", None)
+        if transport is None or transport.is_closing():
+            self._held = None
+            return
+        if held:
+            if transport.is_reading():
+                transport.pause_reading()
+                self._held = transport
+        else:
+            if self._held is transport and not transport.is_reading():
+                transport.resume_reading()
+            self._held = None
 
     async def close(self) -> None:
         self._closing = True

@@ -28,6 +28,9 @@ class MemoryBus:
     async def ensure_streams(self) -> None:
         return None
 
+    def hold_deliveries(self, held: bool) -> None:
+        return None  # nothing crosses a socket: a hold would save nothing
+
     async def append(
         self,
         kind: StreamKind,

@@ -113,6 +113,14 @@ class Bus(Protocol):
         generator, e.g. with ``contextlib.aclosing``, to stop receiving)."""
         ...
 
+    def hold_deliveries(self, held: bool) -> None:
+        """A hint from a reader that works in batches (the persistence writer): while
+        held, nothing is taken off this bus's connection, so the records a ``read`` is
+        delivered wait in the server and the socket instead of waking this process one by
+        one; released, they arrive together, in order, none lost. Acknowledgements of
+        appends on this bus wait too: only for a bus that reads. May do nothing."""
+        ...
+
     async def last(self, kind: StreamKind) -> Record | None:
         """The last message of the stream, or None when it is empty."""
         ...
