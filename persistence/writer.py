@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 import asyncpg
+from prometheus_client import Counter, Gauge
 
 from persistence import store
 from persistence.projection import Projection
@@ -37,6 +38,11 @@ from venue.logs import get_logger
 from venue.looplag import watch_loop_lag
 
 log = get_logger("persistence.writer")
+
+STORED_SEQ = Gauge("venue_writer_stream_seq", "Last event-stream sequence the writer has committed")
+RECORDS = Counter("venue_writer_records_total", "Event records committed")
+TRANSACTIONS = Counter("venue_writer_transactions_total", "Transactions committed")
+ROWS = Counter("venue_writer_rows_total", "Rows committed", ["table"])
 
 # Errors that mean "PostgreSQL is not there right now": retry, never crash.
 RETRYABLE: tuple[type[BaseException], ...] = (
@@ -246,12 +252,17 @@ class Writer:
         st.duplicates += batch.duplicates
         st.unknown_order_events += batch.unknown_order_events
         st.stream_seq = last_seq
+        STORED_SEQ.set(last_seq)
+        RECORDS.inc(batch.records)
+        TRANSACTIONS.inc()
         orders = len(batch.orders_new) + len(batch.orders_changed)
         if orders:
             st.rows["orders"] = st.rows.get("orders", 0) + orders
+            ROWS.labels("orders").inc(orders)
         for table, rows in batch.tables.items():
             if rows:
                 st.rows[table] = st.rows.get(table, 0) + len(rows)
+                ROWS.labels(table).inc(len(rows))
         if batch.duplicates:
             log.info("skipped re-published event batches", count=batch.duplicates)
 

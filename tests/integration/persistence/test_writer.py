@@ -63,11 +63,22 @@ def flow(seed: int, batches: int) -> EngineFeed:
 async def test_engine_events_become_orders_executions_and_trades(
     event_bus: JetStreamBus, trading_dsn: str, db_conn: asyncpg.Connection
 ) -> None:
+    from prometheus_client import REGISTRY
+
+    def metric(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    records_before = metric("venue_writer_records_total")
+    trades_before = metric("venue_writer_rows_total", table="trades")
     feed = flow(1, batches=80)
     last = await publish(event_bus, feed)
     async with running(Writer(event_bus, trading_dsn, FAST)):
         await wait_caught_up(trading_dsn, "writer", last)
     assert await table_counts(db_conn) == expected_counts(feed)
+    # what an operator reads: the last sequence committed, records and rows
+    assert metric("venue_writer_stream_seq") == last
+    assert metric("venue_writer_records_total") - records_before == last
+    assert metric("venue_writer_rows_total", table="trades") - trades_before == expected_counts(feed)["trades"]
     live = await check_orders_against_engine(db_conn, feed)
     assert 0 < live < expected_counts(feed)["orders"]
     progress = await db_conn.fetch("SELECT * FROM writer_progress")
