@@ -1100,7 +1100,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         m2 = scrape(tmp)
         t2 = time.monotonic()
         lag_after_throughput = writer_lag(tmp, m2)
-        lat_cpu, lat_batches, settles, lat_lags = [], [], [], []  # type: ignore[var-annotated]
+        lat_cpu, lat_batches = [], []
+        settles: list[dict[str, Any]] = []
+        lat_lags: list[int | None] = []
         for _ in rates:
             settles.append(settle_writer(tmp, args.settle_timeout))
             barrier("latency")
