@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from venue.config import Config, ConfigError, load_config
@@ -72,12 +73,37 @@ def main(argv: list[str] | None = None) -> int:
             )
     serve_metrics(config.metrics.host, int(os.environ.get("VENUE_METRICS_PORT", "0")), args.name)
     service = resolve(args.name)
+    profile_dir = os.environ.get("VENUE_PROFILE_DIR")
+    if profile_dir:
+        return _profiled(lambda: _serve(service, config), Path(profile_dir) / f"{args.name}.prof")
+    _serve(service, config)
+    return 0
+
+
+def _serve(service: ServiceMain, config: Config) -> None:
     try:
         import uvloop
 
         uvloop.run(_run(service, config))
     except ImportError:
         asyncio.run(_run(service, config))
+
+
+def _profiled(serve: Callable[[], None], out: Path) -> int:
+    """Run the service under cProfile and write its statistics (pstats) to ``out`` when it
+    stops (``VENUE_PROFILE_DIR``: a developer's tool; every Python call then costs more, so
+    read call counts and shares, not absolute times)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        serve()
+    finally:
+        profiler.disable()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(str(out))
+        get_logger("venue.service").info("profile written", path=str(out))
     return 0
 
 
