@@ -1112,8 +1112,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t3 = time.monotonic()
             time.sleep(args.lat_duration)
             lat_cpu.append(cpu_delta(cpu3, cpu_by_component(roots, tmp), time.monotonic() - t3))
-            lat_batches.append(_batches(m3, scrape(tmp), time.monotonic() - t3))
-            lat_lags.append(writer_lag(tmp, scrape(tmp)))
+            m4 = scrape(tmp)
+            lat_batches.append(_batches(m3, m4, time.monotonic() - t3))
+            lat_lags.append(writer_lag(tmp, m4))
         done: dict[int, Any] = {}
         while len(done) < len(clients):
             kind, idx, what = results.get(timeout=120)
