@@ -691,6 +691,55 @@ static PyObject *er_body(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
     return out;
 }
 
+/* ---------------------------------------------------------------- ExecutionReport order terms */
+
+static int as_ascii(PyObject *o, const char **p, Py_ssize_t *n) {
+    if (!PyUnicode_Check(o)) { PyErr_SetString(PyExc_TypeError, "expected str"); return -1; }
+    *p = PyUnicode_AsUTF8AndSize(o, n);
+    return *p ? 0 : -1;
+}
+
+#define TERMS_NARGS 10
+/* er_terms(account, symbol, side, qty, qty_scale, ord_type, price, price_scale, stop_price,
+   tif) -> bytes: an order's Account(1) .. TimeInForce(59) fields, the run er_body puts
+   between OrdStatus and LastPx (see _pycodec.py_er_terms, the reference). Texts are str;
+   Account, OrdType and TimeInForce only when not empty, Price only when positive and the
+   order type is limit (2) or stop limit (4), StopPx only when positive. Raises OverflowError
+   for values past 64 bits: the caller then uses the reference. */
+static PyObject *er_terms(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != TERMS_NARGS) { PyErr_SetString(PyExc_TypeError, "er_terms takes 10 arguments"); return NULL; }
+    const char *acc, *sym, *side, *ot, *tif;
+    Py_ssize_t accl, syml, sidel, otl, tifl;
+    long long qty, qscale, price, pscale, stop;
+    if (as_ascii(a[0], &acc, &accl) || as_ascii(a[1], &sym, &syml) || as_ascii(a[2], &side, &sidel)
+        || as_ll(a[3], &qty) || as_ll(a[4], &qscale) || as_ascii(a[5], &ot, &otl)
+        || as_ll(a[6], &price) || as_ll(a[7], &pscale) || as_ll(a[8], &stop)
+        || as_ascii(a[9], &tif, &tifl)) return NULL;
+    char q[48], px[48], sp[48];
+    int ql, pxl = 0, spl = 0;
+    int limit = otl == 1 && (ot[0] == '2' || ot[0] == '4');
+    if ((ql = units_c(qty, (long)qscale, q)) < 0) return NULL;
+    if (price > 0 && limit && (pxl = units_c(price, (long)pscale, px)) < 0) return NULL;
+    if (stop > 0 && (spl = units_c(stop, (long)pscale, sp)) < 0) return NULL;
+    Py_ssize_t total = (accl ? 2 + accl + 1 : 0) + 3 + syml + 1 + 3 + sidel + 1 + 3 + ql + 1
+        + (otl ? 3 + otl + 1 : 0) + (pxl ? 3 + pxl + 1 : 0) + (spl ? 3 + spl + 1 : 0)
+        + (tifl ? 3 + tifl + 1 : 0);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (!out) return NULL;
+    char *w = PyBytes_AS_STRING(out);
+#define PUTF(tag, tl, s, l) do { memcpy(w, (tag), (tl)); w += (tl); memcpy(w, (s), (size_t)(l)); w += (l); *w++ = '\x01'; } while (0)
+    if (accl) PUTF("1=", 2, acc, accl);
+    PUTF("55=", 3, sym, syml);
+    PUTF("54=", 3, side, sidel);
+    PUTF("38=", 3, q, ql);
+    if (otl) PUTF("40=", 3, ot, otl);
+    if (pxl) PUTF("44=", 3, px, pxl);
+    if (spl) PUTF("99=", 3, sp, spl);
+    if (tifl) PUTF("59=", 3, tif, tifl);
+#undef PUTF
+    return out;
+}
+
 /* ---------------------------------------------------------------- NewOrderSingle terms */
 
 static PyObject *k_side, *k_ordtype, *k_tif, *k_qty, *k_price, *k_stoppx, *k_maxfloor,
@@ -784,6 +833,7 @@ static PyMethodDef methods[] = {
     {"encode_run", encode_run, METH_VARARGS, "encode_run(begin, msg_type, sender, target, sending_time, first_seq, bodies) -> list[bytes]"},
     {"frame_end", frame_end, METH_VARARGS, "frame_end(buf, start, max) -> (status, end)"},
     {"er_body", (PyCFunction)(void (*)(void))er_body, METH_FASTCALL, "er_body(...) -> ExecutionReport body bytes"},
+    {"er_terms", (PyCFunction)(void (*)(void))er_terms, METH_FASTCALL, "er_terms(...) -> an order's Account .. TimeInForce fields"},
     {"nos_terms", nos_terms, METH_VARARGS, "nos_terms(fields_by_tag, qty_scale, price_scale) -> (side, ord_type, tif, qty, price) | None"},
     {NULL, NULL, 0, NULL},
 };

@@ -148,6 +148,28 @@ def py_units(units: int, scale: int) -> bytes:
     return (b"%d.%0*d" % (q, scale, r)).rstrip(b"0")
 
 
+def py_er_terms(
+    account: str, symbol: str, side: str, qty: int, qty_scale: int, ord_type: str, price: int,
+    price_scale: int, stop_price: int, tif: str,
+) -> bytes:
+    """An order's Account(1), Symbol(55), Side(54), OrderQty(38), OrdType(40), Price(44),
+    StopPx(99), TimeInForce(59): the run ``py_er_body`` takes as ``terms``, in the order
+    ``reports.execution_report`` puts them. Account, OrdType and TimeInForce only when not
+    empty; Price only when positive and the order type is limit (2) or stop limit (4); StopPx
+    only when positive. Quantities and prices are integer units of 10**-scale."""
+    parts = [b"1=%s\x01" % account.encode()] if account else []
+    parts.append(b"55=%s\x0154=%s\x0138=%s\x01" % (symbol.encode(), side.encode(), py_units(qty, qty_scale)))
+    if ord_type:
+        parts.append(b"40=%s\x01" % ord_type.encode())
+    if price > 0 and ord_type in ("2", "4"):
+        parts.append(b"44=%s\x01" % py_units(price, price_scale))
+    if stop_price > 0:
+        parts.append(b"99=%s\x01" % py_units(stop_price, price_scale))
+    if tif:
+        parts.append(b"59=%s\x01" % tif.encode())
+    return b"".join(parts)
+
+
 def py_er_body(
     head: bytes, orig: bytes, evt_seq: int, n: int, exec_type: bytes, status: bytes, terms: bytes,
     last_px: int, last_qty: int, price_scale: int, qty_scale: int, leaves: int, cum: int,

@@ -28,6 +28,7 @@ from fix_gateway._pycodec import (
     GarbledMessage,
     py_checksum,
     py_er_body,
+    py_er_terms,
     py_frame_end,
     py_split,
     py_split_shape,
@@ -62,6 +63,7 @@ try:
     _c_encode_run = _c.encode_run
     _first_index = _c.first_index
     er_body = _c.er_body
+    er_terms = _c.er_terms
     nos_terms = _c.nos_terms
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
@@ -73,6 +75,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     _c_encode_run = None
     _first_index = _py_first_index
     er_body = py_er_body
+    er_terms = py_er_terms
     nos_terms = None  # every NewOrderSingle is read the general way (requests._order_terms)
     IMPLEMENTATION = "python"
 

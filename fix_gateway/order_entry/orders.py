@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from engine import commands as c
-from fix_gateway.codec import er_body, py_er_body
+from fix_gateway.codec import er_body, er_terms, py_er_body, py_er_terms
 from venue.bus.envelope import RequestMeta
 from venue.enums import OrdStatus
 from venue.fixedpoint import format_decimal
@@ -102,21 +102,15 @@ class Order(msgspec.Struct, gc=False):
 
     def encode_terms(self) -> bytes:
         """Account, Symbol, Side, OrderQty, OrdType, Price, StopPx, TimeInForce: the tags
-        ``reports.execution_report`` puts between OrdStatus(39) and LastPx(31)."""
+        ``reports.execution_report`` puts between OrdStatus(39) and LastPx(31) (one C call,
+        ``codec.er_terms``; its reference for values past 64 bits)."""
         ps, qs = scales(self.spec)[1:3]
-        parts = [b"1=%s\x01" % self.account.encode()] if self.account else []
-        parts.append(b"55=%s\x0154=%s\x0138=%s\x01" % (
-            self.symbol.encode(), self.side.encode(), _units(self.qty, qs).encode(),
-        ))
-        if self.ord_type:
-            parts.append(b"40=%s\x01" % self.ord_type.encode())
-        if self.price > 0 and self.ord_type in ("2", "4"):
-            parts.append(b"44=%s\x01" % _units(self.price, ps).encode())
-        if self.stop_price > 0:
-            parts.append(b"99=%s\x01" % _units(self.stop_price, ps).encode())
-        if self.tif:
-            parts.append(b"59=%s\x01" % self.tif.encode())
-        self.terms = b"".join(parts)
+        args = (self.account, self.symbol, self.side, self.qty, qs, self.ord_type, self.price, ps,
+                self.stop_price, self.tif)
+        try:
+            self.terms = er_terms(*args)
+        except OverflowError:
+            self.terms = py_er_terms(*args)
         return self.terms
 
     def avg_px(self) -> Decimal:

@@ -1,5 +1,5 @@
-"""ExecutionReport bodies: the C ``er_body`` against its pure-Python reference
-(``_pycodec.py_er_body``), and the reference's number text against the reports module's
+"""ExecutionReport bodies: the C ``er_body`` and ``er_terms`` against their pure-Python
+references (``_pycodec.py_er_body``, ``py_er_terms``), and the reference's number text against the reports module's
 (``units_text``, what the slow path of every report uses)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fix_gateway import codec
-from fix_gateway._pycodec import py_er_body, py_units
+from fix_gateway._pycodec import py_er_body, py_er_terms, py_units
 from fix_gateway.order_entry.reports import units_text
 
 C = getattr(codec, "_c", None)
@@ -82,3 +82,45 @@ def test_a_fill_report_body_field_by_field() -> None:
         6_000_000, 250, 2, 4, 750, 250, None, 250 * 6_000_000, -15, 2, b"", b"20261122-14:00:00.000",
         b"1", 0,
     ) == body
+
+
+ascii_text = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=24)
+
+
+@st.composite
+def terms_args(draw: st.DrawFn, units: st.SearchStrategy[int] = small) -> tuple[Any, ...]:
+    return (
+        draw(ascii_text), draw(ascii_text.filter(bool)), draw(st.sampled_from(["1", "2", "5", "8"])),
+        draw(units), draw(scales), draw(st.sampled_from(["", "1", "2", "3", "4", "P"])), draw(units),
+        draw(scales), draw(units), draw(st.sampled_from(["", "0", "1", "3", "4", "6"])),
+    )
+
+
+@pytest.mark.skipif(C is None, reason="C codec not built")
+@given(terms_args())
+@SETTINGS
+def test_c_er_terms_matches_the_reference(args: tuple[Any, ...]) -> None:
+    assert C is not None
+    assert C.er_terms(*args) == py_er_terms(*args)
+
+
+@pytest.mark.skipif(C is None, reason="C codec not built")
+@given(terms_args(units64))
+@SETTINGS
+def test_c_er_terms_matches_the_reference_or_declines_past_64_bits(args: tuple[Any, ...]) -> None:
+    assert C is not None
+    try:
+        got = C.er_terms(*args)
+    except OverflowError:
+        return  # the caller then uses the reference
+    assert got == py_er_terms(*args)
+
+
+def test_order_terms_field_by_field() -> None:
+    args = ("ALPHA-1", "BTC-USD", "2", 2500, 4, "4", 6_000_050, 2, 5_999_900, "1")
+    terms = b"1=ALPHA-1\x0155=BTC-USD\x0154=2\x0138=0.25\x0140=4\x0144=60000.5\x0199=59999\x0159=1\x01"
+    assert py_er_terms(*args) == terms
+    # no account, a market order (its price is not reported), no time in force
+    market = ("", "ETH-USD", "1", 10_000, 4, "1", 300_000, 2, 0, "")
+    assert py_er_terms(*market) == b"55=ETH-USD\x0154=1\x0138=1\x0140=1\x01"
+    assert C is None or (C.er_terms(*args), C.er_terms(*market)) == (py_er_terms(*args), py_er_terms(*market))
