@@ -12,7 +12,8 @@ The load is the end-to-end benchmark's: limit orders around the reference price 
 cross, half rest), a cancel for the oldest live order beyond ``--max-resting`` per session.
 Timed per round of ``--batch`` requests: inbound (bytes in -> command records queued),
 batching (records -> the command envelope), outbound (event envelope -> bytes written).
-Client-side encoding and the engine call are not timed; times are CPU time of the thread
+The collector runs as in the service (``venue.gctune.tune_gc`` once set up). Client-side
+encoding and the engine call are not timed; times are CPU time of the thread
 (``time.thread_time_ns``), so other load on the machine disturbs them less than wall time.
 
 ``replay_us_per_request``: a restarted gateway's catch-up, the run's event records projected
@@ -47,6 +48,7 @@ from fix_gateway.stores.memory import MemoryMessageStore
 from venue.bus.envelope import Envelope, decode_envelope, encode_envelope
 from venue.bus.memory import MemoryBus
 from venue.config import load_config
+from venue.gctune import tune_gc
 from venue.instruments import InstrumentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,6 +177,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         assert session.logged_on, sid
         conns.append(conn)
         clients.append(client)
+    tune_gc()  # the collector as the service runs it (venue.gctune; its main calls this once set up)
     t_in = t_batch = t_out = 0
     requests = 0
     records: list[tuple[int, bytes]] = []
