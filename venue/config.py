@@ -51,6 +51,9 @@ class BusConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True)
     embedded_port: int = 14222
     # Go threads running the embedded nats-server's code at once (GOMAXPROCS); 0: one per CPU
     embedded_gomaxprocs: int = 1
+    # keep the embedded server's Go system monitor polling instead of deep-sleeping whenever the
+    # server idles (venue.embedded.EmbeddedNats.sysmon_polls)
+    embedded_sysmon_polls: bool = True
     command_stream: str = "VENUE_CMD"
     event_stream: str = "VENUE_EVT"
     subject_prefix: str = "venue"

@@ -147,6 +147,7 @@ class Venue:
             self.nats = EmbeddedNats(
                 self.data_dir, self.config.bus.embedded_port, gomaxprocs=self.config.bus.embedded_gomaxprocs,
                 realtime_priority=sched.realtime_priority if sched.realtime else 0,
+                sysmon_polls=self.config.bus.embedded_sysmon_polls,
             )
             self.nats.start()
             self.nats_url = self.nats.url

@@ -109,3 +109,16 @@ def test_embedded_nats_gets_its_gomaxprocs(tmp_path: Path) -> None:
     assert load_config(None, env={}).bus.embedded_gomaxprocs == 1
     assert EmbeddedNats(tmp_path, 1, gomaxprocs=1)._env()["GOMAXPROCS"] == "1"
     assert "GOMAXPROCS" not in EmbeddedNats(tmp_path, 1, gomaxprocs=0)._env()
+
+
+def test_embedded_nats_sysmon_polls_through_godebug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from venue.embedded import SCHEDTRACE_NEVER, EmbeddedNats
+
+    monkeypatch.delenv("GODEBUG", raising=False)
+    assert EmbeddedNats(tmp_path, 1)._env()["GODEBUG"] == f"schedtrace={SCHEDTRACE_NEVER}"
+    assert "GODEBUG" not in EmbeddedNats(tmp_path, 1, sysmon_polls=False)._env()
+    monkeypatch.setenv("GODEBUG", "madvdontneed=1")  # an operator's settings are kept
+    assert EmbeddedNats(tmp_path, 1)._env()["GODEBUG"] == f"madvdontneed=1,schedtrace={SCHEDTRACE_NEVER}"
+    monkeypatch.setenv("GODEBUG", "schedtrace=1000")  # and their own schedtrace wins
+    assert EmbeddedNats(tmp_path, 1)._env()["GODEBUG"] == "schedtrace=1000"
+    assert load_config(DEMO, env={}).bus.embedded_sysmon_polls is True
