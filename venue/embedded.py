@@ -100,9 +100,9 @@ class EmbeddedNats:
         # in 20 us steps until the server idles again. A server that idles between messages
         # (the order path at 5,000 orders/s) paid that for every one: ~3 voluntary context
         # switches per JetStream append and delivery instead of ~1. ``sysmon_polls`` keeps it
-        # polling instead (every 10 ms once quiet: ~100 wake-ups and ~3 ms of CPU a second
+        # polling instead (every 10 ms once quiet: ~100 wake-ups and 4-6 ms of CPU a second
         # when idle) through GODEBUG=schedtrace (SCHEDTRACE_NEVER); nats-server CPU per
-        # append 1.2-2.2x lower (bench/results/nats-sysmon-polls-*.json).
+        # append 1.1-2.4x lower (bench/results/nats-sysmon-polls-*.json).
         self.sysmon_polls = sysmon_polls
         # > 0: the server and every thread it starts run under SCHED_FIFO at this priority
         # (scheduling.order_path = "realtime", venue/scheduling.py), when it may.
