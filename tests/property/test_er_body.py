@@ -46,26 +46,6 @@ def test_reference_number_text_matches_the_reports_module(units: int, scale: int
     assert py_units(units, scale) == units_text(units, scale).encode()
 
 
-@pytest.mark.skipif(C is None, reason="C codec not built")
-@given(er_args())
-@SETTINGS
-def test_c_er_body_matches_the_reference(args: tuple[Any, ...]) -> None:
-    assert C is not None
-    assert C.er_body(*args) == py_er_body(*args)
-
-
-@pytest.mark.skipif(C is None, reason="C codec not built")
-@given(er_args(units64))
-@SETTINGS
-def test_c_er_body_matches_the_reference_or_declines_past_64_bits(args: tuple[Any, ...]) -> None:
-    assert C is not None
-    try:
-        got = C.er_body(*args)
-    except OverflowError:
-        return  # the caller then uses the reference
-    assert got == py_er_body(*args)
-
-
 def test_a_fill_report_body_field_by_field() -> None:
     body = py_er_body(
         b"37=7\x0111=A1\x01", b"", 42, 2, b"F", b"1", b"55=BTC-USD\x0154=1\x01",
@@ -96,24 +76,32 @@ def terms_args(draw: st.DrawFn, units: st.SearchStrategy[int] = small) -> tuple[
     )
 
 
-@pytest.mark.skipif(C is None, reason="C codec not built")
-@given(terms_args())
-@SETTINGS
-def test_c_er_terms_matches_the_reference(args: tuple[Any, ...]) -> None:
-    assert C is not None
-    assert C.er_terms(*args) == py_er_terms(*args)
+# each C builder, its argument strategy, its pure-Python reference
+C_AGAINST_REFERENCE = {"er_body": (er_args, py_er_body), "er_terms": (terms_args, py_er_terms)}
 
 
 @pytest.mark.skipif(C is None, reason="C codec not built")
-@given(terms_args(units64))
+@pytest.mark.parametrize("name", sorted(C_AGAINST_REFERENCE))
+@given(data=st.data())
 @SETTINGS
-def test_c_er_terms_matches_the_reference_or_declines_past_64_bits(args: tuple[Any, ...]) -> None:
-    assert C is not None
+def test_c_matches_the_reference(name: str, data: st.DataObject) -> None:
+    strategy, reference = C_AGAINST_REFERENCE[name]
+    args = data.draw(strategy())
+    assert getattr(C, name)(*args) == reference(*args)
+
+
+@pytest.mark.skipif(C is None, reason="C codec not built")
+@pytest.mark.parametrize("name", sorted(C_AGAINST_REFERENCE))
+@given(data=st.data())
+@SETTINGS
+def test_c_matches_the_reference_or_declines_past_64_bits(name: str, data: st.DataObject) -> None:
+    strategy, reference = C_AGAINST_REFERENCE[name]
+    args = data.draw(strategy(units64))
     try:
-        got = C.er_terms(*args)
+        got = getattr(C, name)(*args)
     except OverflowError:
         return  # the caller then uses the reference
-    assert got == py_er_terms(*args)
+    assert got == reference(*args)
 
 
 def test_order_terms_field_by_field() -> None:
