@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
+import msgspec
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -134,9 +134,13 @@ class _AckMux:
 
     async def _start(self) -> None:
         self._prefix = f"{self._nc._inbox_prefix.decode()}.{self._nc._nuid.next().decode()}."
-        await self._nc.subscribe(self._prefix + "*", cb=self._on_reply)
+        sub = await self._nc.subscribe(self._prefix + "*")
+        # Each reply is handled as nats-py parses it, not queued for a task: with a callback
+        # nats-py wakes the subscription's task once per acknowledgement, one more turn of
+        # the event loop for every command batch (bench/results/e2e-ack-sync-hpub-*.json).
+        sub._pending_queue = _ReplySink(self._on_reply, sub)  # type: ignore[assignment]
 
-    async def _on_reply(self, msg: Msg) -> None:
+    def _on_reply(self, msg: Msg) -> None:
         future = self._futures.pop(msg.subject[len(self._prefix):], None)
         if future is None or future.done():
             return
@@ -144,19 +148,22 @@ class _AckMux:
             future.set_exception(ConnectionError("no JetStream stream answered (503)"))
             return
         try:
-            resp = json.loads(msg.data)
-        except ValueError:
+            resp = _PUB_ACK.decode(msg.data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
             future.set_exception(ConnectionError(f"bad JetStream reply {msg.data[:80]!r}"))
             return
-        err = resp.get("error")
+        err = resp.error
         if err:
-            wrong = _WRONG_LAST.get(err.get("err_code"))
+            wrong = _WRONG_LAST.get(err.get("err_code") or 0)
             if wrong:
                 future.set_exception(wrong(err.get("description", "")))
             else:
                 future.set_exception(APIError(code=err.get("code"), err_code=err.get("err_code"), description=err.get("description")))
             return
-        future.set_result(int(resp["seq"]))
+        if resp.seq is None:
+            future.set_exception(ConnectionError(f"bad JetStream reply {msg.data[:80]!r}"))
+            return
+        future.set_result(resp.seq)
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None) -> asyncio.Future[int]:
         if not self._prefix:
@@ -165,8 +172,85 @@ class _AckMux:
         token = str(self._next)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._futures[token] = future
-        await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+        await publish(self._nc, subject, payload, self._prefix + token, headers)
         return future
+
+
+class _PubAck(msgspec.Struct):
+    """JetStream's answer to a publish (the fields read; the rest is ignored)."""
+
+    seq: int | None = None
+    error: dict[str, Any] | None = None
+
+
+_PUB_ACK = msgspec.json.Decoder(_PubAck)
+
+
+class _ReplySink:
+    """Stands in for the reply subscription's message queue: nats-py puts each reply here
+    as it parses it, and the reply is handled at once. Nothing raises into nats-py's read
+    loop (an exception there would drop the connection)."""
+
+    def __init__(self, handle: Callable[[Msg], None], sub: Any) -> None:
+        self._handle = handle
+        self._sub = sub
+
+    def put_nowait(self, msg: Msg) -> None:
+        self._sub._pending_size -= len(msg.data)  # (nats-py's slow-consumer accounting)
+        try:
+            self._handle(msg)
+        except Exception:
+            log.exception("JetStream reply not handled", subject=msg.subject)
+
+    def qsize(self) -> int:
+        return 0
+
+    def empty(self) -> bool:
+        return True
+
+    def task_done(self) -> None:
+        pass
+
+    async def join(self) -> None:
+        pass
+
+
+_HDR_LINE = b"NATS/1.0\r\n"
+_OWN_HEADERS = frozenset({"Nats-Msg-Id", "Nats-Expected-Last-Sequence", "Nats-Expected-Last-Msg-Id"})
+
+
+def hpub(subject: str, reply: str, headers: dict[str, str], payload: bytes) -> bytes | None:
+    """The HPUB command nats-py's ``publish`` writes for these arguments (the same bytes),
+    or None when a header is not one of the bus's own with a plain value (nats-py's checks
+    and rewriting are then needed). The bus's appends carry a header or two on the hot
+    path, and nats-py checks each against a regular expression, strips and re-encodes it
+    on every publish."""
+    lines = [_HDR_LINE]
+    for key, value in headers.items():
+        if key not in _OWN_HEADERS or not value.isprintable() or value != value.strip():
+            return None
+        lines.append(b"%s: %s\r\n" % (key.encode(), value.encode()))
+    lines.append(b"\r\n")
+    hdr = b"".join(lines)
+    return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
+        subject.encode(), reply.encode(), len(hdr), len(hdr) + len(payload), hdr, payload,
+    )
+
+
+async def publish(nc: Client, subject: str, payload: bytes, reply: str, headers: dict[str, str] | None) -> None:
+    """``nc.publish``, with the bus's own headers encoded by ``hpub`` while connected (what
+    nats-py's publish does next: count it, queue it, wake its flusher). Anything else (no
+    headers, other headers, not connected: nats-py's reconnect buffer and errors) goes
+    through ``nc.publish``."""
+    cmd = hpub(subject, reply, headers, payload) if headers and nc.is_connected else None
+    if cmd is None:
+        await nc.publish(subject, payload, reply=reply, headers=headers)
+        return
+    nc.stats["out_msgs"] += 1
+    nc.stats["out_bytes"] += len(payload)
+    await nc._send_command(cmd)
+    if nc._flush_queue is not None and nc._flush_queue.empty():
+        await nc._flush_pending()
 
 
 class JetStreamBus:
@@ -334,8 +418,8 @@ class JetStreamBus:
         expect_last_msg_id: str | None = None,
     ) -> None:
         """A JetStream publish without a reply subject: the server answers nothing."""
-        await self._nc.publish(
-            self._subject(kind, shard), payload, headers=_headers(msg_id, expect_last_seq, expect_last_msg_id)
+        await publish(
+            self._nc, self._subject(kind, shard), payload, "", _headers(msg_id, expect_last_seq, expect_last_msg_id)
         )
 
     async def read(
