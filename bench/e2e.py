@@ -42,13 +42,15 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   that off it takes every core-second the order path leaves: with the writer stopped for
   the phase, p99 at 5,000/s was 1.0-1.2 ms instead of 2.1
   (``bench/results/e2e-writer-stopped-for-latency-phase-experiment-*.json``).
-  ``--settle-timeout S`` waits, before each latency phase, until the writer has caught up
-  (at most S seconds), so that the phase measures the venue at that rate rather than its
-  recovery from the phase before; it records how far behind the writer was, how long it
-  took and whether it got there. Off by default (0: the phase starts at once, the headline
-  procedure), because it is not yet shown to help: on a machine saturated at 5,000/s it
-  changed nothing (``e2e-writer-settle-*.json``), and a machine fast enough for it to
-  matter was not available to measure it.
+  ``--settle-timeout S`` (60 by default; 0: the phase starts at once) waits, before each
+  latency phase, until the writer has caught up (at most S seconds), so that the phase
+  measures the venue at that rate rather than its recovery from the phase before; it
+  records how far behind the writer was, how long it took and whether it got there. The
+  default since session 13, when the latency phases' clients became normal processes (see
+  Scheduling): the writer and PostgreSQL working off the backlog then delay the clients
+  too. Measured in this machine's slow phase, 3 runs each: p99 4.9-6.4 ms without, 3.3-3.9
+  with; p50 1.28-1.35 against 1.02-1.11 ms
+  (``bench/results/e2e-latency-clients-normal-*.json``).
 
 Load: limit orders on BTC-USD / ETH-USD at the reference price +-2%, small quantities (the
 price from Python's ``random`` in the throughput phase and the Python latency client, from
@@ -67,12 +69,21 @@ tree (PYTHONPATH=DIR; used to measure a baseline copy side by side). ``--quick``
 under a minute. ``--out PATH`` also writes the JSON there.
 
 Scheduling: the venue runs with ``scheduling.order_path = "realtime"`` (``--order-path
-normal``: as every other process; also for a source tree older than the key), and the load
-clients under SCHED_FIFO at ``--client-priority`` (5, below the venue's 10; 0: normal). A
-FIX client has a host of its own; here it shares the two cores with the venue, and at normal
-priority its own lateness (waiting for a core behind the venue's writer and PostgreSQL)
-would be measured as the venue's. ``env.scheduling`` in the result says what the kernel
-actually gave each process (realtime is refused without root or CAP_SYS_NICE).
+normal``: as every other process; also for a source tree older than the key). The load
+clients run the throughput phase under SCHED_FIFO at ``--client-priority`` (5, below the
+venue's 10; 0: normal): a FIX client has a host of its own; here it shares the two cores with
+the venue, and at normal priority it would wait behind the venue's writer and PostgreSQL, and
+drive less load than the venue could take. The latency phases run them at
+``--latency-client-priority`` (0, the default: normal). Realtime clients there share the
+kernel's realtime budget with the venue's order path (``kernel.sched_rt_runtime_us``: 95% of
+each CPU per second, and the fair tasks' deadline server's 50 ms): on a CPU where the realtime
+tasks use it up, the kernel stops all of them, the venue's with the clients', for the rest of
+the second, tens of milliseconds that a client on a host of its own would never cause. At normal
+priority, what the clients wait for a core is counted in the headline (scheduled send to
+report), which is the conservative side; ``latency_from_write_us`` leaves it out.
+``env.scheduling`` in the result says what the kernel actually gave each process in the
+throughput phase (realtime is refused without root or CAP_SYS_NICE), and
+``env.scheduling_latency_clients`` the clients' in the first latency phase.
 """
 
 from __future__ import annotations
@@ -664,6 +675,8 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
         load.sent.clear()
         load.written.clear()
         load.from_write.clear()
+        if not out["latency"] and plan["latency_client_priority"] != plan["client_priority"]:
+            set_threads_priority(plan["latency_client_priority"])
         await wait_go("latency")
         interval = 1e9 / rate
         total = int(rate * (plan["lat_warmup"] + plan["lat_duration"]))
@@ -740,6 +753,15 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
     with contextlib.suppress(Exception):
         await asyncio.wait_for(conn.closed, 3)
     results.put(("done", idx, out))
+
+
+def set_threads_priority(priority: int) -> None:
+    """Every thread of this process to SCHED_FIFO ``priority``, or to SCHED_OTHER for 0
+    (a refusal leaves a thread as it was: the result says what the kernel gave)."""
+    policy, param = (os.SCHED_FIFO, os.sched_param(priority)) if priority else (os.SCHED_OTHER, os.sched_param(0))
+    for tid in os.listdir("/proc/self/task"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(int(tid), policy, param)
 
 
 def client_process(port: int, sess: dict[str, str], idx: int, plan: dict[str, Any], go: Any, results: Any) -> None:
@@ -1064,7 +1086,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     gos = [ctx.Queue() for _ in sessions]
     rates = [args.rate, *args.extra_rates]
     plan = {
-        "window": args.window, "trace": bool(args.trace), "pacing": args.pacing, "client": args.client, "client_priority": args.client_priority, "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
+        "window": args.window, "trace": bool(args.trace), "pacing": args.pacing, "client": args.client, "client_priority": args.client_priority, "latency_client_priority": args.latency_client_priority, "warmup": args.warmup, "duration": args.duration, "max_resting": args.max_resting,
         "rates": rates, "lat_warmup": args.lat_warmup, "lat_duration": args.lat_duration,
         "clients": len(sessions),
     }
@@ -1101,12 +1123,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t2 = time.monotonic()
         lag_after_throughput = writer_lag(tmp, m2)
         lat_cpu, lat_batches = [], []
+        latency_scheduling: dict[str, str] = {}
         settles: list[dict[str, Any]] = []
         lat_lags: list[int | None] = []
         for _ in rates:
             settles.append(settle_writer(tmp, args.settle_timeout))
             barrier("latency")
             time.sleep(0.5 + args.lat_warmup)
+            if not lat_cpu:
+                latency_scheduling = {f"client-{i}": describe(c.pid) for i, c in enumerate(clients) if c.pid}
             cpu3 = cpu_by_component(roots, tmp)
             m3 = scrape(tmp)
             t3 = time.monotonic()
@@ -1206,6 +1231,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "sessions": [s["sender"] for s in sessions],
             "client_processes": len(sessions), "client": client, "pacing": args.pacing, "engine_in_gateway": not args.engine_service,
             "scheduling": scheduling,
+            "scheduling_latency_clients": latency_scheduling,
+            "client_priority": args.client_priority, "latency_client_priority": args.latency_client_priority,
             "cpus": os.cpu_count(),
             "machine": machine,  # bench/machine.py: what a message between processes costs here
             "loadavg_before": [round(x, 2) for x in load_before],
@@ -1243,7 +1270,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--order-path", choices=["realtime", "normal"], default="realtime",
                    help="the venue's scheduling.order_path (normal: also for a source tree older than the key)")
     p.add_argument("--client-priority", type=int, default=5,
-                   help="the load clients' SCHED_FIFO priority, below the venue's order path (10); 0: normal")
+                   help="the load clients' SCHED_FIFO priority in the throughput phase, below the venue's order path (10); 0: normal")
+    p.add_argument("--latency-client-priority", type=int, default=0,
+                   help="the load clients' SCHED_FIFO priority in the latency phases; 0 (the default): normal, "
+                        "so that they do not share the kernel's realtime budget with the venue's order path")
     p.add_argument("--pacing", choices=["exact", "ms"], default="exact",
                    help="latency phases: wake at each order's scheduled time (a timerfd), or every >= 1 ms (uvloop's timers)")
     p.add_argument("--client", choices=["c", "python"], default="c",
@@ -1253,9 +1283,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--code", help="source tree to run the venue from (PYTHONPATH)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     p.add_argument("--out", help="also write the JSON here")
-    p.add_argument("--settle-timeout", type=float, default=0.0,
+    p.add_argument("--settle-timeout", type=float, default=60.0,
                    help="before each latency phase, wait at most this long for the persistence writer "
-                        "to store what the phases before left it (0, the default: start at once)")
+                        "to store what the phases before left it (0: start at once)")
     p.add_argument("--trace", help="write each measured order of the first latency phase here (CSV: client, scheduled ms, latency us)")
     args = p.parse_args(argv)
     if args.quick:
