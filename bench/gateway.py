@@ -20,8 +20,17 @@ encoding and the engine call are not timed; times are CPU time of the thread
 into a fresh gateway, once with every report built and once with the sessions marked as
 already handed them (what a restart after a clean run does).
 
-``python -m bench.gateway [--json] [--rounds N] [--batch N] [--code DIR]``; ``--code`` is
-for a side-by-side baseline: run this file's copy from another tree with PYTHONPATH=DIR.
+``--evict-mb N`` writes an N MB buffer (a byte per 64-byte line) between rounds, outside the
+timed parts: the caches are then as cold as in the running venue, where nats-server, the
+clients, PostgreSQL and the machine's other tenants run between two wake-ups of the gateway.
+On the 2026-12-03 machine it made the time per request in rounds of 2 1.5x (41 -> 61 us)
+and, in the machine's slow phase, 2.6x (43-46 -> 111-124 us;
+``bench/results/gateway-cold-caches-*.json``), which is about what the gateway costs per order
+in ``bench.e2e`` at low rates: judge a change to the order path by both.
+
+``python -m bench.gateway [--json] [--rounds N] [--batch N] [--evict-mb N] [--code DIR]``;
+``--code`` is for a side-by-side baseline: run this file's copy from another tree with
+PYTHONPATH=DIR.
 """
 
 from __future__ import annotations
@@ -178,12 +187,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         conns.append(conn)
         clients.append(client)
     tune_gc()  # the collector as the service runs it (venue.gctune; its main calls this once set up)
+    evict = bytearray(args.evict_mb << 20) if args.evict_mb > 0 else None
     t_in = t_batch = t_out = 0
     requests = 0
     records: list[tuple[int, bytes]] = []
     replayed = 0  # requests behind ``records`` (warm-up rounds included)
     for rnd in range(args.rounds + args.warmup):
         chunks = [cl.requests(args.batch // len(clients)) for cl in clients]
+        if evict is not None:
+            evict[::64] = bytes(len(evict) // 64)  # (not timed) the caches as cold as in the venue
         t0 = time.thread_time_ns()
         for conn, (data, _) in zip(conns, chunks, strict=True):
             conn.data_received(data)
@@ -222,6 +234,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "total": round((t_in + t_batch + t_out) / per, 2),
         },
         "batch": args.batch,
+        "evict_mb": args.evict_mb,
         # a restarted gateway's catch-up: the whole event log into a fresh order book, with
         # no session marked as reported (every report built) and with every one marked
         "replay_us_per_request": {k: round(v / (1e3 * replayed), 2) for k, v in replay.items()},
@@ -248,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--batch", type=int, default=400, help="requests per round (all sessions)")
     p.add_argument("--max-resting", type=int, default=300)
+    p.add_argument("--evict-mb", type=int, default=0,
+                   help="write a buffer of this many MB between rounds (not timed): caches as cold as in the venue")
     args = p.parse_args(argv)
     import uvloop
 
