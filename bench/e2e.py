@@ -37,6 +37,10 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   of the throughput phase and at the end of the run (a rate is only sustained if the writer
   keeps up, not if its work is deferred past the measurement); per latency phase,
   ``writer_lag_records_at_end``.
+- ``realtime_budget`` (per latency phase, with ``--watch-rt``): the kernel's realtime
+  accounting sampled every 100 ms (``RealtimeBudgetWatch``): how many samples found a CPU's
+  realtime tasks throttled, and the most realtime time a CPU had spent in a 1 s period
+  (the budget is 950 ms); None without the flag or when debugfs cannot be read.
 - ``writer_settle`` (per latency phase): the saturating throughput phase leaves the
   persistence writer behind (hundreds of records of ~500 commands each), and while it works
   that off it takes every core-second the order path leaves: with the writer stopped for
@@ -873,6 +877,67 @@ def scrape(tmp: Path) -> dict[str, float]:
     return out
 
 
+SCHED_DEBUG = Path("/sys/kernel/debug/sched/debug")
+
+
+class RealtimeBudgetWatch:
+    """``--watch-rt``: samples the kernel's realtime accounting per CPU (``rt_rq``'s
+    ``rt_time``, the realtime time spent in the current 1 s period, and ``rt_throttled``) every
+    ``interval_s`` while a latency phase runs. A CPU whose realtime tasks reach the budget
+    (``kernel.sched_rt_runtime_us``, 950 ms) is throttled: the kernel stops every realtime task
+    on it for the rest of the period. Needs root and debugfs
+    (``mount -t debugfs none /sys/kernel/debug``); each read costs the kernel ~1 ms, so it is
+    off by default. Returns None when the file cannot be read."""
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.samples = self.throttled = 0
+        self.max_rt_time_ms = 0.0
+
+    @staticmethod
+    def read() -> list[tuple[bool, float]] | None:
+        """(throttled, rt_time ms) per CPU."""
+        try:
+            text = SCHED_DEBUG.read_text()
+        except OSError:
+            return None
+        out: list[tuple[bool, float]] = []
+        throttled = False
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith(".rt_throttled"):
+                throttled = line.rsplit(":", 1)[1].strip() != "0"
+            elif line.startswith(".rt_time"):
+                out.append((throttled, float(line.rsplit(":", 1)[1])))
+        return out
+
+    def start(self) -> bool:
+        if self.read() is None:
+            return False
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            cpus = self.read()
+            if not cpus:
+                continue
+            self.samples += 1
+            self.throttled += any(t for t, _ in cpus)
+            self.max_rt_time_ms = max(self.max_rt_time_ms, *(ms for _, ms in cpus))
+
+    def stop(self) -> dict[str, Any]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return {"samples": self.samples, "throttled_samples": self.throttled,
+                "max_rt_time_ms": round(self.max_rt_time_ms, 1)}
+
+
 def settle_writer(tmp: Path, timeout_s: float, poll_s: float = 0.5) -> dict[str, Any]:
     """Before a latency phase: wait (at most ``timeout_s``; 0: not at all) until the
     persistence writer has stored every event record, so that the phase measures the venue
@@ -1126,17 +1191,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         latency_scheduling: dict[str, str] = {}
         settles: list[dict[str, Any]] = []
         lat_lags: list[int | None] = []
+        rt_watch: list[dict[str, Any] | None] = []
         for _ in rates:
             settles.append(settle_writer(tmp, args.settle_timeout))
             barrier("latency")
             time.sleep(0.5 + args.lat_warmup)
             if not lat_cpu:
                 latency_scheduling = {f"client-{i}": describe(c.pid) for i, c in enumerate(clients) if c.pid}
+            watch = RealtimeBudgetWatch() if args.watch_rt else None
+            watching = watch is not None and watch.start()
             cpu3 = cpu_by_component(roots, tmp)
             m3 = scrape(tmp)
             t3 = time.monotonic()
             time.sleep(args.lat_duration)
             lat_cpu.append(cpu_delta(cpu3, cpu_by_component(roots, tmp), time.monotonic() - t3))
+            rt_watch.append(watch.stop() if watch is not None and watching else None)
             m4 = scrape(tmp)
             lat_batches.append(_batches(m3, m4, time.monotonic() - t3))
             lat_lags.append(writer_lag(tmp, m4))
@@ -1182,6 +1251,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "batches": lat_batches[k],
             "writer_settle": settles[k],
             "writer_lag_records_at_end": lat_lags[k],
+            "realtime_budget": rt_watch[k],  # --watch-rt (None: not asked for, or not readable)
         })
     if args.trace:  # every measured order of the first latency phase, in scheduled order
         rows = sorted((sched, i, lat) for i in sorted(done) for sched, lat in done[i]["latency"][0]["trace"])
@@ -1286,6 +1356,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle-timeout", type=float, default=60.0,
                    help="before each latency phase, wait at most this long for the persistence writer "
                         "to store what the phases before left it (0: start at once)")
+    p.add_argument("--watch-rt", action="store_true",
+                   help="sample the kernel's realtime budget per CPU during the latency phases (root, debugfs): "
+                        "whether the realtime tasks were throttled")
     p.add_argument("--trace", help="write each measured order of the first latency phase here (CSV: client, scheduled ms, latency us)")
     args = p.parse_args(argv)
     if args.quick:
