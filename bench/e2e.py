@@ -887,7 +887,7 @@ class RealtimeBudgetWatch:
     (``kernel.sched_rt_runtime_us``, 950 ms) is throttled: the kernel stops every realtime task
     on it for the rest of the period. Needs root and debugfs
     (``mount -t debugfs none /sys/kernel/debug``); each read costs the kernel ~1 ms, so it is
-    off by default. Returns None when the file cannot be read."""
+    off by default."""
 
     def __init__(self, interval_s: float = 0.1) -> None:
         self.interval_s = interval_s
@@ -913,13 +913,10 @@ class RealtimeBudgetWatch:
                 out.append((throttled, float(line.rsplit(":", 1)[1])))
         return out
 
-    def start(self) -> bool:
-        if self.read() is None:
-            return False
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return True
+    def start(self) -> None:
+        if self.read() is not None:  # (else stop() says None: not readable)
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -930,10 +927,12 @@ class RealtimeBudgetWatch:
             self.throttled += any(t for t, _ in cpus)
             self.max_rt_time_ms = max(self.max_rt_time_ms, *(ms for _, ms in cpus))
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self) -> dict[str, Any] | None:
+        """What was sampled; None when the accounting could not be read."""
+        if self._thread is None:
+            return None
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._thread.join()
         return {"samples": self.samples, "throttled_samples": self.throttled,
                 "max_rt_time_ms": round(self.max_rt_time_ms, 1)}
 
@@ -1199,13 +1198,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if not lat_cpu:
                 latency_scheduling = {f"client-{i}": describe(c.pid) for i, c in enumerate(clients) if c.pid}
             watch = RealtimeBudgetWatch() if args.watch_rt else None
-            watching = watch is not None and watch.start()
+            if watch is not None:
+                watch.start()
             cpu3 = cpu_by_component(roots, tmp)
             m3 = scrape(tmp)
             t3 = time.monotonic()
             time.sleep(args.lat_duration)
             lat_cpu.append(cpu_delta(cpu3, cpu_by_component(roots, tmp), time.monotonic() - t3))
-            rt_watch.append(watch.stop() if watch is not None and watching else None)
+            rt_watch.append(watch.stop() if watch is not None else None)
             m4 = scrape(tmp)
             lat_batches.append(_batches(m3, m4, time.monotonic() - t3))
             lat_lags.append(writer_lag(tmp, m4))

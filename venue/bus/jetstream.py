@@ -45,12 +45,17 @@ def _headers(
     stream, and a publish that no stream takes is answered 503 anyway)."""
     headers = {}
     if msg_id:
-        headers["Nats-Msg-Id"] = msg_id
+        headers[MSG_ID] = msg_id
     if expect_last_seq is not None:
-        headers["Nats-Expected-Last-Sequence"] = str(expect_last_seq)
+        headers[EXPECTED_LAST_SEQUENCE] = str(expect_last_seq)
     if expect_last_msg_id is not None:
-        headers["Nats-Expected-Last-Msg-Id"] = expect_last_msg_id
+        headers[EXPECTED_LAST_MSG_ID] = expect_last_msg_id
     return headers or None
+
+
+MSG_ID = "Nats-Msg-Id"
+EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Sequence"
+EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
 
 
 _WRONG_LAST = {
@@ -148,22 +153,20 @@ class _AckMux:
             future.set_exception(ConnectionError("no JetStream stream answered (503)"))
             return
         try:
-            resp = _PUB_ACK.decode(msg.data)
+            resp: _PubAck | None = _PUB_ACK.decode(msg.data)
         except (msgspec.DecodeError, msgspec.ValidationError):
-            future.set_exception(ConnectionError(f"bad JetStream reply {msg.data[:80]!r}"))
-            return
-        err = resp.error
+            resp = None
+        err = resp.error if resp is not None else None
         if err:
             wrong = _WRONG_LAST.get(err.get("err_code") or 0)
             if wrong:
                 future.set_exception(wrong(err.get("description", "")))
             else:
                 future.set_exception(APIError(code=err.get("code"), err_code=err.get("err_code"), description=err.get("description")))
-            return
-        if resp.seq is None:
+        elif resp is None or resp.seq is None:
             future.set_exception(ConnectionError(f"bad JetStream reply {msg.data[:80]!r}"))
-            return
-        future.set_result(resp.seq)
+        else:
+            future.set_result(resp.seq)
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None) -> asyncio.Future[int]:
         if not self._prefix:
@@ -216,7 +219,7 @@ class _ReplySink:
 
 
 _HDR_LINE = b"NATS/1.0\r\n"
-_OWN_HEADERS = frozenset({"Nats-Msg-Id", "Nats-Expected-Last-Sequence", "Nats-Expected-Last-Msg-Id"})
+_OWN_HEADERS = frozenset({MSG_ID, EXPECTED_LAST_SEQUENCE, EXPECTED_LAST_MSG_ID})  # what _headers sets
 
 
 def hpub(subject: str, reply: str, headers: dict[str, str], payload: bytes) -> bytes | None:
