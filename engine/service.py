@@ -156,7 +156,7 @@ class EngineService:
         loop = asyncio.get_running_loop()
         now = loop.time()
         if now >= self._ack_due or self._unasked >= MAX_UNASKED:
-            future = await self.bus.append_nowait(
+            future = self.bus.append_soon(
                 StreamKind.EVENTS,
                 encode_envelope(answer),
                 msg_id=msg_id,
@@ -168,7 +168,7 @@ class EngineService:
             self._ack_due = now + self._ack_interval
             self._unasked = 0
         else:
-            await self.bus.append_unacked(
+            self.bus.append_unacked_soon(
                 StreamKind.EVENTS,
                 encode_envelope(answer),
                 msg_id=msg_id,
@@ -285,7 +285,7 @@ class EngineService:
         if (self._asked >= target and not force) or target <= self._stored:
             return
         try:
-            future = await self.bus.append_nowait(
+            future = self.bus.append_soon(
                 StreamKind.EVENTS, b"", msg_id=msg_id, shard=self.config.shard, expect_last_msg_id=msg_id
             )
         except Exception as exc:

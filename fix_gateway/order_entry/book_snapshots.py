@@ -30,6 +30,7 @@ import msgspec
 
 from fix_gateway.order_entry.orders import Order, OrderBook
 from fix_gateway.order_entry.refdata import RefData
+from venue.sharded_dict import ShardedDict
 from venue.snapshot_files import SnapshotFiles
 
 _HEADER = struct.Struct("<8sQQI")
@@ -55,8 +56,8 @@ class _BookImage(msgspec.Struct, frozen=True):
 class BookSnapshot(NamedTuple):
     evt_seq: int
     days_ended: int
-    orders: dict[int, Order]
-    by_cl_ord_id: dict[str, dict[str, Order]]  # as OrderBook.by_cl_ord_id
+    orders: ShardedDict[int, Order]
+    by_cl_ord_id: dict[str, ShardedDict[str, Order]]  # as OrderBook.by_cl_ord_id
 
 
 def encode_book(book: OrderBook, evt_seq: int) -> bytes:
@@ -72,7 +73,7 @@ def decode_book(body: bytes, refdata: RefData) -> BookSnapshot:
         image = msgspec.msgpack.decode(body, type=_BookImage)
     except msgspec.DecodeError as exc:
         raise ValueError(f"malformed book snapshot: {exc}") from None
-    orders: dict[int, Order] = {}
+    orders: ShardedDict[int, Order] = ShardedDict()
     for values in image.orders:
         fields = dict(zip(image.order_fields, values, strict=True))
         spec = refdata.instruments.get(fields.get("symbol", ""))
@@ -83,12 +84,12 @@ def decode_book(body: bytes, refdata: RefData) -> BookSnapshot:
         except TypeError as exc:  # the Order changed since the snapshot was written
             raise ValueError(f"book snapshot of another Order layout: {exc}") from None
         orders[order.order_id] = order
-    by_cl_ord_id: dict[str, dict[str, Order]] = {}
+    by_cl_ord_id: dict[str, ShardedDict[str, Order]] = {}
     for account, cl, order_id in image.cl_ord_ids:
         named = orders.get(order_id)
         if named is None:
             raise ValueError(f"book snapshot: ClOrdID {cl!r} names order {order_id}, not in it")
-        by_cl_ord_id.setdefault(account, {})[cl] = named
+        by_cl_ord_id.setdefault(account, ShardedDict())[cl] = named
     return BookSnapshot(image.evt_seq, image.days_ended, orders, by_cl_ord_id)
 
 

@@ -28,6 +28,7 @@ from venue.instruments import InstrumentSpec
 from venue.rejects import CancelReason, reject_text
 from venue.rejects import cxl_rej_reason as cxl_code
 from venue.rejects import ord_rej_reason as rej_code
+from venue.sharded_dict import ShardedDict
 
 from . import reports
 from .refdata import RefData, scales
@@ -135,12 +136,15 @@ class OrderBook:
     refdata: RefData
     fix44: Callable[[str], bool]
     transact_time: Callable[[], bytes]
-    orders: dict[int, Order] = field(default_factory=dict)
+    # The day's orders and ClOrdIDs: ShardedDicts, which grow a small shard at a time (a
+    # dict of a day's orders rebuilt its whole table in one insert, stopping the event loop
+    # for up to ~150 ms: venue/sharded_dict.py).
+    orders: ShardedDict[int, Order] = field(default_factory=ShardedDict)
     # account -> ClOrdID -> order (every ClOrdID an order carried). Nested rather than keyed
     # by (account, ClOrdID): a tuple key per order is an object the cyclic collector tracks,
     # and the gateway made ~8,000 of them a second at 5,000 orders/s, so its youngest
     # generation filled every ~3 s and each collection stopped the event loop for ~10 ms.
-    by_cl_ord_id: dict[str, dict[str, Order]] = field(default_factory=dict)
+    by_cl_ord_id: dict[str, ShardedDict[str, Order]] = field(default_factory=dict)
     # per session, the event sequence up to which its reports were handed over before this
     # process started (Gateway.delivered_before): replaying the log, those ExecutionReports
     # are counted (ExecIDs stay the same) but not built again
@@ -162,7 +166,7 @@ class OrderBook:
     def _name(self, o: Order) -> None:
         named = self.by_cl_ord_id.get(o.account)
         if named is None:
-            named = self.by_cl_ord_id[o.account] = {}
+            named = self.by_cl_ord_id[o.account] = ShardedDict()
         named[o.cl_ord_id] = o
 
     def live_orders(self, session: str | None = None, account: str | None = None) -> list[Order]:
@@ -375,7 +379,10 @@ class OrderBook:
         done = [oid for oid, o in self.orders.items() if not o.live]
         for oid in done:
             del self.orders[oid]
-        kept = ((account, {cl: o for cl, o in named.items() if o.live}) for account, named in self.by_cl_ord_id.items())
+        kept = (
+            (account, ShardedDict((cl, o) for cl, o in named.items() if o.live))
+            for account, named in self.by_cl_ord_id.items()
+        )
         self.by_cl_ord_id = {account: named for account, named in kept if named}
         self.days_ended += 1
         self.forgotten = len(done)

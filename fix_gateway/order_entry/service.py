@@ -184,7 +184,9 @@ class Gateway:
             config=AcceptorConfig(host=config.fix.host, port=config.fix.port),
         )
         self._pending: list[tuple[bytes, RequestMeta]] = []
-        self._wake = asyncio.Event()
+        self._flush_due = False  # a flush is scheduled, or waits for an acknowledgement
+        self._ack_wait: tuple[asyncio.Future[int], asyncio.TimerHandle] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._unacked: collections.deque[tuple[asyncio.Future[int], bytes, str]] = collections.deque()
         self._batch_id = 0
         self._pending_since = 0.0  # perf_counter when the first pending record was submitted
@@ -215,7 +217,11 @@ class Gateway:
         if not self._pending:
             self._pending_since = time.perf_counter()
         self._pending.append((record, meta))
-        self._wake.set()
+        if not self._flush_due:  # the turn's requests go together, at its end
+            self._flush_due = True
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            self._loop.call_soon(self._flush)
 
     def command_batch(self, max_batch: int = 0) -> bytes:
         """The next command-log payload: up to ``max_batch`` (0: all) pending records, in order."""
@@ -233,31 +239,57 @@ class Gateway:
         )
         return encode_envelope(env)
 
-    async def _flusher(self) -> None:
+    def _flush(self) -> None:
+        """Append what is pending, unless ``MAX_UNACKED_BATCHES`` batches are on their way to
+        the log: then let it fill until the newest is acknowledged (``ACK_WAIT_S`` at most, so
+        a lost acknowledgement never stalls order entry). The batches grow with the rate
+        instead of the number of bus messages (each costs every process it crosses a
+        wake-up: bench/bus.py; measured: 3 in flight sent ~4x more messages at 5,000
+        orders/s). Plain callbacks, no task: a task's wake-up per command batch was a
+        measurable part of the gateway's cost (bench/results/e2e-flush-callbacks-*.json)."""
+        if self._ack_wait is not None or not self._pending:
+            self._flush_due = bool(self._pending)
+            return
+        self._reap()
+        limit = MAX_UNACKED_LARGE if len(self._pending) >= LARGE_BATCH else MAX_UNACKED_BATCHES
+        if len(self._unacked) >= limit:
+            newest = self._unacked[-1][0]
+            if not newest.done():
+                assert self._loop is not None
+                self._ack_wait = (newest, self._loop.call_later(ACK_WAIT_S, self._wait_over))
+                newest.add_done_callback(self._wait_over)
+                return
+        self._send_pending()
+
+    def _wait_over(self, _: object = None) -> None:
+        """The awaited acknowledgement came (or ``ACK_WAIT_S`` passed): append now."""
+        if self._ack_wait is None:
+            return
+        newest, timer = self._ack_wait
+        self._ack_wait = None
+        timer.cancel()
+        newest.remove_done_callback(self._wait_over)
+        self._send_pending()
+
+    def _send_pending(self) -> None:
+        self._flush_due = False
         max_batch = self.config.fix.max_batch
-        while True:
-            await self._wake.wait()
-            self._reap()
-            limit = MAX_UNACKED_LARGE if len(self._pending) >= LARGE_BATCH else MAX_UNACKED_BATCHES
-            if len(self._unacked) >= limit and not self._unacked[-1][0].done():
-                # MAX_UNACKED_BATCHES batches are on their way to the log: let this one fill
-                # meanwhile (at most ACK_WAIT_S, so a lost acknowledgement never stalls order
-                # entry). The batches grow with the rate instead of the number of bus
-                # messages (each costs every process it crosses a wake-up: bench/bus.py).
-                # Measured: 3 in flight sent ~4x more messages at 5,000 orders/s.
-                await asyncio.wait([self._unacked[-1][0]], timeout=ACK_WAIT_S)
-            self._wake.clear()
-            while self._pending:
-                since = self._pending_since
-                payload = self.command_batch(max_batch)
-                msg_id = f"{self.source}:{self.clock.now_ns()}:{self._batch_id}"
-                future = await self.bus.append_nowait(
+        while self._pending:
+            since = self._pending_since
+            payload = self.command_batch(max_batch)
+            msg_id = f"{self.source}:{self.clock.now_ns()}:{self._batch_id}"
+            try:
+                future = self.bus.append_soon(
                     StreamKind.COMMANDS, payload, msg_id=msg_id, shard=self.config.engine.shard
                 )
-                future.add_done_callback(functools.partial(self._acked, since, time.perf_counter()))
-                self._unacked.append((future, payload, msg_id))
-                BATCHES.inc()
-                self._reap()
+            except Exception as exc:  # the bus took nothing (closed, or away with its buffer full)
+                log.warning("command batch not appended; retrying", msg_id=msg_id, error=str(exc))
+                self._tasks.append(asyncio.create_task(self._retry(payload, msg_id)))
+                continue
+            future.add_done_callback(functools.partial(self._acked, since, time.perf_counter()))
+            self._unacked.append((future, payload, msg_id))
+            BATCHES.inc()
+            self._reap()
 
     def _acked(self, since: float, appended: float, future: asyncio.Future[int]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -481,7 +513,6 @@ class Gateway:
         self._consuming = asyncio.create_task(self._consume(catch_up_to))
         self._tasks += [
             self._consuming,
-            asyncio.create_task(self._flusher()),
             asyncio.create_task(self._ack_watch()),
             asyncio.create_task(self._save_delivered()),
         ]
@@ -500,6 +531,9 @@ class Gateway:
                 break
             await asyncio.sleep(0.02)
             self._reap()
+        if self._ack_wait is not None:
+            self._ack_wait[1].cancel()
+            self._ack_wait = None
         for t in [*self._tasks, *self._background]:
             t.cancel()
         for t in [*self._tasks, *self._background]:

@@ -146,6 +146,39 @@ async def test_unacked_appends_are_stored_or_refused_without_a_word(bus: Bus) ->
     assert await bus.last_seq(StreamKind.EVENTS) == 2
 
 
+async def test_appends_made_from_a_callback_keep_their_order(bus: Bus) -> None:
+    """append_soon / append_unacked_soon need no coroutine: made from a plain callback, mixed
+    with each other, they land in the order they were made, and each future gives its own
+    sequence or its own refusal."""
+    from venue.bus.protocol import WrongLastSequence
+
+    made: list[asyncio.Future[int]] = []
+
+    def callback() -> None:
+        made.append(bus.append_soon(StreamKind.COMMANDS, b"a", msg_id="a"))
+        bus.append_unacked_soon(StreamKind.COMMANDS, b"b", msg_id="b", expect_last_msg_id="a")
+        made.append(bus.append_soon(StreamKind.COMMANDS, b"c", expect_last_seq=2))
+        made.append(bus.append_soon(StreamKind.COMMANDS, b"refused", expect_last_seq=7))
+        made.append(bus.append_soon(StreamKind.COMMANDS, b"a again", msg_id="a"))  # a duplicate
+
+    asyncio.get_running_loop().call_soon(callback)
+    while len(made) < 4:
+        await asyncio.sleep(0.001)
+    results = await asyncio.wait_for(asyncio.gather(*made, return_exceptions=True), 10)
+    assert results[:2] == [1, 3]
+    assert isinstance(results[2], WrongLastSequence)
+    assert results[3] == 1
+    assert await _take(bus, StreamKind.COMMANDS, 1, 3) == [(1, b"a"), (2, b"b"), (3, b"c")]
+
+
+async def test_a_closed_bus_refuses_an_append_at_once(bus: Bus) -> None:
+    await bus.close()
+    with pytest.raises(ConnectionError):
+        bus.append_soon(StreamKind.COMMANDS, b"x")
+    with pytest.raises(ConnectionError):
+        bus.append_unacked_soon(StreamKind.COMMANDS, b"x")
+
+
 async def test_a_stream_has_a_stable_identity(bus: Bus) -> None:
     before = await bus.stream_id(StreamKind.EVENTS)
     await bus.append_many(StreamKind.EVENTS, [b"a", b"b"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ import msgspec
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import BadHeaderError, MaxPayloadError
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
@@ -116,8 +118,9 @@ class _AckMux:
     reconnect.
     """
 
-    def __init__(self, nc: Client) -> None:
+    def __init__(self, nc: Client, writer: TurnWriter) -> None:
         self._nc = nc
+        self._writer = writer
         self._prefix = ""
         self._futures: dict[str, asyncio.Future[int]] = {}
         self._next = 0
@@ -137,13 +140,17 @@ class _AckMux:
             if future is not None and not future.done():
                 future.set_exception(AckLost("the connection was lost before the acknowledgement"))
 
-    async def _start(self) -> None:
-        self._prefix = f"{self._nc._inbox_prefix.decode()}.{self._nc._nuid.next().decode()}."
-        sub = await self._nc.subscribe(self._prefix + "*")
+    async def start(self) -> None:
+        """Subscribe to the replies (once; ``JetStreamBus.connect`` does it)."""
+        if self._prefix:
+            return
+        prefix = f"{self._nc._inbox_prefix.decode()}.{self._nc._nuid.next().decode()}."
+        sub = await self._nc.subscribe(prefix + "*")
         # Each reply is handled as nats-py parses it, not queued for a task: with a callback
         # nats-py wakes the subscription's task once per acknowledgement, one more turn of
         # the event loop for every command batch (bench/results/e2e-ack-sync-hpub-*.json).
         sub._pending_queue = _ReplySink(self._on_reply, sub)  # type: ignore[assignment]
+        self._prefix = prefix
 
     def _on_reply(self, msg: Msg) -> None:
         future = self._futures.pop(msg.subject[len(self._prefix):], None)
@@ -168,14 +175,15 @@ class _AckMux:
         else:
             future.set_result(resp.seq)
 
-    async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None) -> asyncio.Future[int]:
+    def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None) -> asyncio.Future[int]:
+        """Publish now (``TurnWriter``); the future of its acknowledgement's sequence."""
         if not self._prefix:
-            await self._start()
+            raise RuntimeError("the bus's reply subscription is not started (JetStreamBus.connect starts it)")
         self._next += 1
         token = str(self._next)
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[int] = self._writer.loop().create_future()
+        self._writer.publish(subject, payload, self._prefix + token, headers)  # (raises: no future kept)
         self._futures[token] = future
-        await publish(self._nc, subject, payload, self._prefix + token, headers)
         return future
 
 
@@ -220,18 +228,26 @@ class _ReplySink:
 
 _HDR_LINE = b"NATS/1.0\r\n"
 _OWN_HEADERS = frozenset({MSG_ID, EXPECTED_LAST_SEQUENCE, EXPECTED_LAST_MSG_ID})  # what _headers sets
+_HEADER_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # nats-py's rules for any other header
+_HEADER_VALUE_NEWLINES = str.maketrans({"\r": " ", "\n": " "})
 
 
-def hpub(subject: str, reply: str, headers: dict[str, str], payload: bytes) -> bytes | None:
-    """The HPUB command nats-py's ``publish`` writes for these arguments (the same bytes),
-    or None when a header is not one of the bus's own with a plain value (nats-py's checks
-    and rewriting are then needed). The bus's appends carry a header or two on the hot
-    path, and nats-py checks each against a regular expression, strips and re-encodes it
-    on every publish."""
+def publish_command(subject: str, reply: str, headers: dict[str, str] | None, payload: bytes) -> bytes:
+    """The PUB or HPUB command nats-py's ``publish`` writes for these arguments: the same
+    bytes (a property test holds it to that). The bus's own headers, plain values as
+    ``_headers`` makes them, take the short way; any other header is stripped, checked
+    and rewritten by nats-py's rules (``BadHeaderError`` for a bad name)."""
+    if headers is None:
+        return b"PUB %s %s %d\r\n%s\r\n" % (subject.encode(), reply.encode(), len(payload), payload)
     lines = [_HDR_LINE]
     for key, value in headers.items():
         if key not in _OWN_HEADERS or not value.isprintable() or value != value.strip():
-            return None
+            key = key.strip()
+            if not key:
+                continue
+            if not _HEADER_KEY.fullmatch(key):
+                raise BadHeaderError(key)
+            value = value.strip().translate(_HEADER_VALUE_NEWLINES)
         lines.append(b"%s: %s\r\n" % (key.encode(), value.encode()))
     lines.append(b"\r\n")
     hdr = b"".join(lines)
@@ -240,20 +256,91 @@ def hpub(subject: str, reply: str, headers: dict[str, str], payload: bytes) -> b
     )
 
 
-async def publish(nc: Client, subject: str, payload: bytes, reply: str, headers: dict[str, str] | None) -> None:
-    """``nc.publish``, with the bus's own headers encoded by ``hpub`` while connected (what
-    nats-py's publish does next: count it, queue it, wake its flusher). Anything else (no
-    headers, other headers, not connected: nats-py's reconnect buffer and errors) goes
-    through ``nc.publish``."""
-    cmd = hpub(subject, reply, headers, payload) if headers and nc.is_connected else None
-    if cmd is None:
-        await nc.publish(subject, payload, reply=reply, headers=headers)
-        return
-    nc.stats["out_msgs"] += 1
-    nc.stats["out_bytes"] += len(payload)
-    await nc._send_command(cmd)
-    if nc._flush_queue is not None and nc._flush_queue.empty():
-        await nc._flush_pending()
+class TurnWriter:
+    """Publishes synchronously, as nats-py's ``publish`` would (its checks, raised as
+    ``BusUnavailable``; its bytes; its pending buffer), and writes each event-loop turn's publishes to the socket in one call
+    at the turn's end, from a plain callback.
+
+    nats-py's ``publish`` is a coroutine that queues the command and kicks its flusher task,
+    which wakes in the next turn to write: a coroutine to await for every publish and one
+    more task wake-up for every publishing turn (a command batch in the gateway, an event
+    batch in the engine), each a few frames through cold caches on these machines
+    (``bench/results/e2e-turn-writer-*.json``). Being synchronous, a publish can be made from
+    a callback; publishes go out in the order they were made.
+
+    The bytes go into nats-py's pending buffer, which this writer and nats-py's flusher
+    both empty from the front. Anything out of the ordinary is left to nats-py: while not
+    connected the buffer is its reconnect buffer (written after the reconnect, up to its
+    limit, past which a publish is refused, as nats-py refuses it); a socket whose own buffer
+    is over the client's pending limit is left to its flusher, which waits for the socket to
+    drain; a failed write goes back to the buffer for its flusher, whose error handling
+    reconnects. Unlike nats-py, a publish never waits for the socket to drain: the bus's
+    writers bound what they have in flight themselves (the gateway one command batch, the
+    engine its acknowledgements).
+    """
+
+    def __init__(self, nc: Client) -> None:
+        self._nc = nc
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def publish(self, subject: str, payload: bytes, reply: str, headers: dict[str, str] | None) -> None:
+        nc = self._nc
+        if nc.is_closed or nc.is_draining_pubs:
+            raise BusUnavailable("the NATS connection is closed")
+        size = len(payload)
+        if not nc.is_connected and (nc._max_pending_size <= 0 or size + nc._pending_data_size > nc._max_pending_size):
+            raise BusUnavailable("NATS is away and the outgoing buffer for the reconnect is full")
+        if size > nc._max_payload:
+            raise MaxPayloadError
+        cmd = publish_command(subject, reply, headers, payload)
+        nc.stats["out_msgs"] += 1
+        nc.stats["out_bytes"] += size
+        nc._pending.append(cmd)
+        nc._pending_data_size += len(cmd)
+        if not self._scheduled:
+            self._scheduled = True
+            self.loop().call_soon(self._write)
+
+    def _socket(self) -> Any:
+        """The connection's socket transport (uvloop's or asyncio's), None if there is none
+        or it is closing."""
+        writer = getattr(self._nc._transport, "_io_writer", None)
+        transport = getattr(writer, "transport", None)
+        if transport is None or not hasattr(transport, "get_write_buffer_size") or transport.is_closing():
+            return None
+        return transport
+
+    def _write(self) -> None:
+        self._scheduled = False
+        nc = self._nc
+        if not nc._pending or not nc.is_connected:
+            return  # written meanwhile, or nats-py's reconnect writes it
+        transport = self._socket()
+        if transport is None or transport.get_write_buffer_size() > nc._max_pending_size:
+            self._kick(nc)
+            return
+        pending = nc._pending
+        nc._pending, nc._pending_data_size = [], 0
+        try:
+            transport.writelines(pending)
+        except Exception:  # its connection-error handling is nats-py's: hand the bytes back
+            nc._pending[:0] = pending
+            nc._pending_data_size = sum(len(b) for b in nc._pending)
+            self._kick(nc)
+
+    @staticmethod
+    def _kick(nc: Client) -> None:
+        """Let nats-py's flusher write (and wait for the socket to drain)."""
+        queue = nc._flush_queue
+        if queue is not None and queue.empty():
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(asyncio.get_running_loop().create_future())
 
 
 class JetStreamBus:
@@ -261,7 +348,8 @@ class JetStreamBus:
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
         self._config = config
-        self._mux = _AckMux(nc)
+        self._writer = TurnWriter(nc)
+        self._mux = _AckMux(nc, self._writer)  # (started by connect)
         self._closing = False  # set by close(): the disconnect it causes is not news
         self._readers: set[Any] = set()  # the ordered consumers' subscriptions
         self._held: Any = None  # the transport hold_deliveries paused, if any
@@ -320,6 +408,7 @@ class JetStreamBus:
             ) from None
         bus = cls(nc, config)
         made.append(bus)
+        await bus._mux.start()
         return bus
 
     @property
@@ -378,14 +467,15 @@ class JetStreamBus:
         expect_last_seq: int | None = None,
     ) -> list[int]:
         subject = self._subject(kind, shard)
+        await self._mux.start()
         futures = []
-        for i, payload in enumerate(payloads):
-            headers = _headers(
-                msg_ids[i] if msg_ids else None,
-                None if expect_last_seq is None else expect_last_seq + i,
-            )
-            futures.append(await self._mux.publish(subject, payload, headers))
         try:
+            for i, payload in enumerate(payloads):
+                headers = _headers(
+                    msg_ids[i] if msg_ids else None,
+                    None if expect_last_seq is None else expect_last_seq + i,
+                )
+                futures.append(self._mux.publish(subject, payload, headers))
             return list(await asyncio.wait_for(asyncio.gather(*futures), self._config.connect_timeout_s * 2))
         finally:
             for f in futures:
@@ -404,9 +494,26 @@ class JetStreamBus:
         expect_last_seq: int | None = None,
         expect_last_msg_id: str | None = None,
     ) -> asyncio.Future[int]:
-        """Start an append; return the future of its stream sequence (pipelining for a
-        single writer that checks acknowledgements in order; see engine/service.py)."""
-        return await self._mux.publish(
+        await self._mux.start()
+        return self.append_soon(
+            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
+            expect_last_msg_id=expect_last_msg_id,
+        )
+
+    def append_soon(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> asyncio.Future[int]:
+        """Publish now, written at the end of this event-loop turn (``TurnWriter``); the
+        future of its stream sequence (pipelining for a single writer that checks
+        acknowledgements in order; see engine/service.py)."""
+        return self._mux.publish(
             self._subject(kind, shard), payload, _headers(msg_id, expect_last_seq, expect_last_msg_id)
         )
 
@@ -420,9 +527,24 @@ class JetStreamBus:
         expect_last_seq: int | None = None,
         expect_last_msg_id: str | None = None,
     ) -> None:
-        """A JetStream publish without a reply subject: the server answers nothing."""
-        await publish(
-            self._nc, self._subject(kind, shard), payload, "", _headers(msg_id, expect_last_seq, expect_last_msg_id)
+        self.append_unacked_soon(
+            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
+            expect_last_msg_id=expect_last_msg_id,
+        )
+
+    def append_unacked_soon(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> None:
+        """A JetStream publish without a reply subject (the server answers nothing), made now."""
+        self._writer.publish(
+            self._subject(kind, shard), payload, "", _headers(msg_id, expect_last_seq, expect_last_msg_id)
         )
 
     async def read(

@@ -16,7 +16,13 @@ class _Stream:
         self.msg_ids: dict[str, int] = {}
         self.last_msg_id = ""  # the newest record's msg_id ("" for none), as JetStream keeps it
         self.identity = secrets.randbits(63) or 1
-        self.grew = asyncio.Condition()
+        self.waiting: list[asyncio.Future[None]] = []  # readers waiting for a record
+
+    def grew(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
 
 
 class MemoryBus:
@@ -41,6 +47,17 @@ class MemoryBus:
         expect_last_seq: int | None = None,
         expect_last_msg_id: str | None = None,
     ) -> int:
+        return self._append(kind, payload, msg_id, shard, expect_last_seq, expect_last_msg_id)
+
+    def _append(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        msg_id: str | None,
+        shard: str,
+        expect_last_seq: int | None,
+        expect_last_msg_id: str | None,
+    ) -> int:
         if self._closed:
             raise ConnectionError("bus closed")
         stream = self._streams[kind]
@@ -55,8 +72,7 @@ class MemoryBus:
         stream.last_msg_id = msg_id or ""
         if msg_id is not None:
             stream.msg_ids[msg_id] = seq
-        async with stream.grew:
-            stream.grew.notify_all()
+        stream.grew()
         return seq
 
     async def append_many(
@@ -89,18 +105,26 @@ class MemoryBus:
         expect_last_seq: int | None = None,
         expect_last_msg_id: str | None = None,
     ) -> asyncio.Future[int]:
+        return self.append_soon(
+            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
+            expect_last_msg_id=expect_last_msg_id,
+        )
+
+    def append_soon(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> asyncio.Future[int]:
+        if self._closed:
+            raise ConnectionError("bus closed")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         try:
-            future.set_result(
-                await self.append(
-                    kind,
-                    payload,
-                    msg_id=msg_id,
-                    shard=shard,
-                    expect_last_seq=expect_last_seq,
-                    expect_last_msg_id=expect_last_msg_id,
-                )
-            )
+            future.set_result(self._append(kind, payload, msg_id, shard, expect_last_seq, expect_last_msg_id))
         except Exception as exc:
             future.set_exception(exc)
         return future
@@ -115,17 +139,25 @@ class MemoryBus:
         expect_last_seq: int | None = None,
         expect_last_msg_id: str | None = None,
     ) -> None:
+        self.append_unacked_soon(
+            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
+            expect_last_msg_id=expect_last_msg_id,
+        )
+
+    def append_unacked_soon(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> None:
         if self._closed:
             raise ConnectionError("bus closed")
         with contextlib.suppress(WrongLastSequence):  # (WrongLastMsgId included): not reported
-            await self.append(
-                kind,
-                payload,
-                msg_id=msg_id,
-                shard=shard,
-                expect_last_seq=expect_last_seq,
-                expect_last_msg_id=expect_last_msg_id,
-            )
+            self._append(kind, payload, msg_id, shard, expect_last_seq, expect_last_msg_id)
 
     async def read(
         self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
@@ -139,13 +171,10 @@ class MemoryBus:
                 index += 1
                 if want is None or subject == want:
                     yield Record(index, payload)
-            wanted = index
-
-            def ready(wanted: int = wanted) -> bool:
-                return wanted < len(stream.records) or self._closed
-
-            async with stream.grew:
-                await stream.grew.wait_for(ready)
+            if index >= len(stream.records) and not self._closed:
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                stream.waiting.append(waiter)
+                await waiter
 
     async def last(self, kind: StreamKind) -> Record | None:
         records = self._streams[kind].records
@@ -160,5 +189,4 @@ class MemoryBus:
     async def close(self) -> None:
         self._closed = True
         for stream in self._streams.values():
-            async with stream.grew:
-                stream.grew.notify_all()
+            stream.grew()

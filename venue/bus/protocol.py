@@ -90,6 +90,36 @@ class Bus(Protocol):
         confirms it (its sequence if it is stored, WrongLastMsgId if it is not)."""
         ...
 
+    def append_soon(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> asyncio.Future[int]:
+        """``append_nowait`` without awaiting anything, for a caller that is not a coroutine
+        (a callback): the append is made now, in order with every other append and
+        ``append_unacked_soon`` of this bus, and the future gives its sequence (or why it
+        failed). Raises at once only when the bus cannot take the append at all (closed,
+        or disconnected with its outgoing buffer full)."""
+        ...
+
+    def append_unacked_soon(
+        self,
+        kind: StreamKind,
+        payload: bytes,
+        *,
+        msg_id: str | None = None,
+        shard: str = "0",
+        expect_last_seq: int | None = None,
+        expect_last_msg_id: str | None = None,
+    ) -> None:
+        """``append_unacked`` without awaiting anything (as ``append_soon``)."""
+        ...
+
     async def append_many(
         self,
         kind: StreamKind,

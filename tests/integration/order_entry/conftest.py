@@ -80,6 +80,7 @@ class Stack:
         """Like kill -9: no goodbye to clients beyond the closed sockets."""
         gw = self.gateway
         assert gw is not None
+        gw._send_pending = lambda: None  # type: ignore[method-assign]  # nothing more reaches the log
         for t in gw._tasks:
             t.cancel()
         if gw.acceptor._server is not None:

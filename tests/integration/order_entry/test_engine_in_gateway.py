@@ -112,20 +112,20 @@ async def test_an_engine_that_stops_is_made_again_and_nothing_is_answered_twice(
     answer again, at the same sequence, which the gateway skips: every order is
     acknowledged once and every command has one answer in the stream."""
     async with stack_factory(cancel_on_disconnect=False) as stack:
-        real = stack.bus.append_unacked
+        real = stack.bus.append_unacked_soon
         dropped: list[int] = []
         unacked = 0
 
-        async def drop_one(kind: StreamKind, payload: bytes, **kw: Any) -> None:
+        def drop_one(kind: StreamKind, payload: bytes, **kw: Any) -> None:
             nonlocal unacked
             if kind is StreamKind.EVENTS:
                 unacked += 1
                 if unacked == 5 and not dropped:
                     dropped.append(decode_envelope(payload).answers)
                     return
-            await real(kind, payload, **kw)
+            real(kind, payload, **kw)
 
-        stack.bus.append_unacked = drop_one
+        stack.bus.append_unacked_soon = drop_one
         gateway = await stack.start_gateway(engine_in_gateway=True)
         first = stack.engine
         alpha = await stack.client("ALPHA")
