@@ -341,17 +341,19 @@ class EngineService:
         if self._error is not None:
             self._failed.set_exception(self._error)
         consume = asyncio.ensure_future(self._consume())
+        failed = self._failed
         try:
-            await asyncio.wait((consume, self._failed), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((consume, failed), return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self._failed = None  # a failure after run() is over is only logged (_fail)
             if not consume.done():
                 consume.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await consume
-        if self._failed.done():
+        if failed.done():
             if consume.done() and not consume.cancelled():
                 consume.exception()  # (retrieved: the publish failure is the news)
-            self._failed.result()
+            failed.result()
         consume.result()
 
     async def _consume(self) -> None:

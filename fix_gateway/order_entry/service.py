@@ -505,7 +505,7 @@ class Gateway:
             self.book_snapshots.latest(self.refdata, catch_up_to, self._events_stream) if self.book_snapshots else None
         )
         if snap is not None:  # replay only what came after the last trading day's end
-            self.book.orders, self.book.by_cl_ord_id = snap.orders, snap.by_cl_ord_id
+            self.book.restore(snap.orders, snap.by_cl_ord_id)
             self.book.days_ended = self._days_snapshotted = snap.days_ended
             self.evt_seq = snap.evt_seq
             EVT_SEQ.set(snap.evt_seq)

@@ -61,3 +61,35 @@ def test_a_replay_forgets_at_the_same_point() -> None:
     names = [(account, cl) for account, cl, _ in core.book.cl_ord_id_keys()]
     assert sorted((a, cl) for a, cl, _ in replica.cl_ord_id_keys()) == sorted(names) == [("ALPHA-1", "a"), ("ALPHA-1", "b")]
     assert sorted(replica.orders) == sorted(core.book.orders)
+
+
+def test_the_live_orders_are_kept_apart_from_the_days_orders() -> None:
+    """Cancel-on-disconnect, mass cancel and mass status go through the live orders only:
+    the index follows every fill, cancel and expiry, in the order the orders were accepted,
+    and a book snapshot restores it."""
+    from fix_gateway.order_entry.book_snapshots import decode_book, encode_book
+
+    core = Core()
+    core.send(ALPHA, "D", order("day", "1", "0.1", "59000"))
+    core.send(ALPHA, "D", order("gtc", "1", "0.1", "58000", t59="1"))
+    core.send(ALPHA, "D", order("part", "2", "0.2", "61000", t59="1"))
+    core.send(ALPHA, "D", order("gone", "2", "0.1", "62000", t59="1"))
+    core.pump()
+    core.send(BETA, "D", order("taker", "1", "0.1", "61000"))  # half of "part"
+    core.send(ALPHA, "F", [(41, "gone"), (11, "gone-x"), (55, "BTC-USD"), (54, "2"), (60, "20261122-00:00:00")])
+    core.pump()
+
+    def scanned() -> list[str]:
+        return sorted(o.cl_ord_id for o in core.book.orders.values() if o.live)
+
+    assert [o.cl_ord_id for o in core.book.live_orders()] == ["day", "gtc", "part"]
+    assert sorted(o.cl_ord_id for o in core.book.live_orders()) == scanned()
+    assert [o.cl_ord_id for o in core.book.live_orders(session=BETA)] == []
+    core.end_of_session()  # "day" expires
+    assert [o.cl_ord_id for o in core.book.live_orders()] == ["gtc", "part"] and scanned() == ["gtc", "part"]
+
+    image = encode_book(core.book, 99)
+    replica = OrderBook(core.refdata, core.book.fix44, core.book.transact_time)
+    snap = decode_book(image, core.refdata)
+    replica.restore(snap.orders, snap.by_cl_ord_id)
+    assert [o.cl_ord_id for o in replica.live_orders()] == ["gtc", "part"]
