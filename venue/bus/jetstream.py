@@ -258,8 +258,8 @@ def publish_command(subject: str, reply: str, headers: dict[str, str] | None, pa
 
 class TurnWriter:
     """Publishes synchronously, as nats-py's ``publish`` would (its checks, raised as
-    ``BusUnavailable``; its bytes; its pending buffer), and writes each event-loop turn's publishes to the socket in one call
-    at the turn's end, from a plain callback.
+    ``BusUnavailable``; its bytes; its pending buffer), and writes each event-loop turn's
+    publishes to the socket in one call at the turn's end, from a plain callback.
 
     nats-py's ``publish`` is a coroutine that queues the command and kicks its flusher task,
     which wakes in the next turn to write: a coroutine to await for every publish and one
