@@ -46,7 +46,7 @@ from engine.commands import AdvanceClock, EndOfSession
 from engine.core import MatchingEngine
 from engine.snapshots import SnapshotStore
 from venue.bus.envelope import Envelope, decode_envelope, encode_envelope
-from venue.bus.protocol import AckLost, Bus, StreamKind
+from venue.bus.protocol import AckLost, Bus, Record, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, EngineConfig, session_end_time
 from venue.gctune import tune_gc
@@ -141,6 +141,14 @@ class EngineService:
         return Envelope(1, "evt", self.source, seq, seq, count, events, env.meta)
 
     async def _publish(self, answer: Envelope) -> None:
+        self._publish_now(answer)
+        while self._in_flight and (
+            self._in_flight[0][0].done() or self._in_flight[0][1] <= self._stored or len(self._in_flight) > MAX_IN_FLIGHT
+        ):
+            await self._pop_oldest()  # raises if it failed: stop, restart, recover
+
+    def _publish_now(self, answer: Envelope) -> None:
+        """Append the answer (raises if the publish chain already failed, or the bus refused)."""
         if self._error is not None:
             raise self._error
         msg_id = f"{self._stream:x}.{answer.answers}"
@@ -179,10 +187,20 @@ class EngineService:
             self._unasked += 1
             if self._quiet_timer is None:
                 self._quiet_timer = loop.call_at(self._ack_due, self._on_quiet)
-        while self._in_flight and (
-            self._in_flight[0][0].done() or self._in_flight[0][1] <= self._stored or len(self._in_flight) > MAX_IN_FLIGHT
-        ):
-            await self._pop_oldest()  # raises if it failed: stop, restart, recover
+
+    def _pop_settled(self) -> None:
+        """``_publish``'s bookkeeping without waiting: pop the acknowledgements that are in
+        (raises if one failed) and the ones a later one vouched for; stop at the first that
+        would need waiting for (a lost one included: ``_pop_oldest`` handles it later)."""
+        while self._in_flight:
+            future, expected = self._in_flight[0]
+            if future.done() and not future.cancelled() and not isinstance(future.exception(), AckLost):
+                self._settle(expected, future.result())
+            elif expected <= self._stored:
+                future.cancel()
+            else:
+                return
+            self._in_flight.popleft()
 
     async def _pop_oldest(self) -> None:
         future, expected = self._in_flight[0]
@@ -301,6 +319,40 @@ class EngineService:
         if self._error is not None:
             raise self._error
 
+    def step_now(self, record: Record) -> bool:
+        """``step`` from a plain callback (the bus's ``direct`` handler): the command is
+        applied and its answer published now, or, when that would need waiting (a snapshot is
+        due, too many acknowledgements outstanding, the chain already failed), nothing is done
+        and False is returned: ``step`` takes it. A failure stops ``run`` (``_fail``)."""
+        seq = record.seq
+        if seq <= self.applied_seq:
+            return True
+        if (
+            self._error is not None or self._failed is None or len(self._in_flight) >= MAX_IN_FLIGHT
+            or self._snapshot_due(self._since_snapshot + 1)
+        ):
+            return False
+        answer = self._apply_record(seq, record.payload)
+        self.applied_seq = seq
+        RECORDS.inc()
+        LAST_APPLIED.set(seq)
+        self._since_snapshot += 1
+        if seq > self.answered_seq:
+            try:
+                self._publish_now(answer)
+                self._pop_settled()
+                self.answered_seq = seq
+                if self.on_answer is not None:
+                    self.on_answer(self._evt_last, answer)
+            except Exception as exc:  # what step would raise: run stops with it (restart recovers)
+                self._fail(exc)
+        return True
+
+    def _snapshot_due(self, since: int) -> bool:
+        return since >= self.config.snapshot_every or (
+            time.monotonic() - self._snapshot_at >= self.config.snapshot_interval_s
+        )
+
     async def step(self, seq: int, payload: bytes) -> None:
         """Apply one command record (and publish its answer unless already published)."""
         if seq <= self.applied_seq:
@@ -315,9 +367,7 @@ class EngineService:
             if self.on_answer is not None:
                 self.on_answer(self._evt_last, answer)
         self._since_snapshot += 1
-        if self._since_snapshot >= self.config.snapshot_every or (
-            time.monotonic() - self._snapshot_at >= self.config.snapshot_interval_s
-        ):
+        if self._snapshot_due(self._since_snapshot):
             await self.snapshot()
 
     async def snapshot(self) -> Path | None:
@@ -357,7 +407,10 @@ class EngineService:
         consume.result()
 
     async def _consume(self) -> None:
-        async for record in self.bus.read(StreamKind.COMMANDS, self.applied_seq + 1, shard=self.config.shard):
+        # Commands that come while this waits are applied as the bus parses them
+        # (``step_now``: no task woken per delivery); the rest come through here.
+        reader = self.bus.read(StreamKind.COMMANDS, self.applied_seq + 1, shard=self.config.shard, direct=self.step_now)
+        async for record in reader:
             await self.step(record.seq, record.payload)
 
     async def close(self) -> None:

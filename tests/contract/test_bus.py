@@ -179,6 +179,39 @@ async def test_a_closed_bus_refuses_an_append_at_once(bus: Bus) -> None:
         bus.append_unacked_soon(StreamKind.COMMANDS, b"x")
 
 
+async def test_a_reader_with_a_direct_handler_sees_each_record_once_in_order(bus: Bus) -> None:
+    """Records handed to ``direct`` are not yielded; one it declines is yielded, and so is
+    every one after it until the reader waits again; none is lost, none comes twice, the
+    order holds across both ways. The reader awaits between records (a slow step), so
+    records also pile up while it is busy."""
+    from venue.bus.protocol import Record
+
+    seen: list[tuple[str, int]] = []
+
+    def direct(record: Record) -> bool:
+        if record.seq % 3 == 0:
+            return False  # declined: yielded instead
+        seen.append(("direct", record.seq))
+        return True
+
+    async def read() -> None:
+        async for rec in bus.read(StreamKind.EVENTS, 1, direct=direct):
+            seen.append(("yielded", rec.seq))
+            await asyncio.sleep(0.002)
+            if len(seen) >= 60:
+                return
+
+    reader = asyncio.ensure_future(read())
+    for i in range(20):
+        await bus.append(StreamKind.EVENTS, f"e{i}".encode())
+        await asyncio.sleep(0.005)  # the reader is waiting: direct may take it
+    for i in range(20, 60):
+        bus.append_unacked_soon(StreamKind.EVENTS, f"e{i}".encode())  # a burst
+    await asyncio.wait_for(reader, 10)
+    assert [seq for _, seq in seen] == list(range(1, 61))
+    assert all(how == "yielded" for how, seq in seen if seq % 3 == 0)
+
+
 async def test_a_stream_has_a_stable_identity(bus: Bus) -> None:
     before = await bus.stream_id(StreamKind.EVENTS)
     await bus.append_many(StreamKind.EVENTS, [b"a", b"b"])

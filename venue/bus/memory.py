@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 
 from venue.bus.protocol import Record, StreamKind, WrongLastMsgId, WrongLastSequence
 
@@ -160,8 +160,10 @@ class MemoryBus:
             self._append(kind, payload, msg_id, shard, expect_last_seq, expect_last_msg_id)
 
     async def read(
-        self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
+        self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None,
+        direct: Callable[[Record], bool] | None = None,
     ) -> AsyncGenerator[Record, None]:
+        # (``direct`` is a hint: nothing crosses a socket here, every record is yielded)
         stream = self._streams[kind]
         want = None if shard is None else f"{self._prefix}.{kind.value}.{shard}"
         index = max(1, start_seq) - 1

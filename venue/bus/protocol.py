@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from enum import Enum
 from typing import NamedTuple, Protocol
 
@@ -137,10 +137,17 @@ class Bus(Protocol):
         ...
 
     def read(
-        self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None
+        self, kind: StreamKind, start_seq: int = 1, *, shard: str | None = None,
+        direct: Callable[[Record], bool] | None = None,
     ) -> AsyncGenerator[Record, None]:
         """Every message from ``start_seq`` on, in order, then waits for new ones (close the
-        generator, e.g. with ``contextlib.aclosing``, to stop receiving)."""
+        generator, e.g. with ``contextlib.aclosing``, to stop receiving).
+
+        ``direct``: records that arrive while the reader waits for one may be handed to it as
+        they come, from a plain callback, instead of being yielded (no task woken for them).
+        It returns False to decline a record: that one and every one after it are yielded
+        instead, until the reader waits again. Each record goes to exactly one of the two,
+        in order. An implementation may yield every record and never call it."""
         ...
 
     def hold_deliveries(self, held: bool) -> None:

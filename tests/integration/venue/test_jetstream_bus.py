@@ -108,3 +108,35 @@ async def test_an_embedded_server_on_the_realtime_order_path_runs_every_thread_f
             assert await bus.append(StreamKind.COMMANDS, b"x") == 1
     finally:
         nats.stop()
+
+
+async def test_records_that_come_while_the_reader_waits_are_handed_to_direct(nats_url: str) -> None:
+    """JetStreamBus.read hands a waiting reader's records to ``direct`` (no task woken for
+    them); a declined one, and the ones behind it, are yielded."""
+    from venue.bus.protocol import Record
+
+    config = isolated_bus_config("D", storage="memory")
+    async with isolated_bus(nats_url, config) as bus:
+        await bus.ensure_streams()
+        direct_seqs: list[int] = []
+        yielded: list[int] = []
+
+        def direct(record: Record) -> bool:
+            if record.seq == 5:
+                return False
+            direct_seqs.append(record.seq)
+            return True
+
+        async def read() -> None:
+            async for rec in bus.read(StreamKind.EVENTS, 1, direct=direct):
+                yielded.append(rec.seq)
+                if rec.seq == 5:
+                    return
+
+        reader = asyncio.ensure_future(read())
+        await asyncio.sleep(0.2)  # the reader waits for its first record
+        for i in range(5):
+            await bus.append(StreamKind.EVENTS, f"e{i}".encode())
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(reader, 10)
+        assert direct_seqs == [1, 2, 3, 4] and yielded == [5]
