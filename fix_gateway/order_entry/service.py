@@ -78,6 +78,7 @@ ROUND_TRIP = Histogram(
 
 KILL_SWITCH_SUBJECT = "venue.ctl.kill-switch"
 ACK_WAIT_S = 0.002
+HOLD_CHECK_S = 0.005  # while an older batch's append is in doubt, how often to look again
 MAX_UNACKED_BATCHES = 1
 # A large batch (a throughput burst) may go while one more is in flight: with one, the
 # log's acknowledgement of each large batch (delayed behind the delivery of the one before)
@@ -185,6 +186,11 @@ class Gateway:
         )
         self._pending: list[tuple[bytes, RequestMeta]] = []
         self._flush_due = False  # a flush is scheduled, or waits for an acknowledgement
+        self._flush_handle: asyncio.Handle | None = None  # the scheduled _flush, if any
+        # Batches to append again, in order, before anything newer (not acknowledged, or
+        # refused at once), and the task appending them.
+        self._lane: collections.deque[tuple[bytes, str]] = collections.deque()
+        self._lane_task: asyncio.Task[None] | None = None
         self._ack_wait: tuple[asyncio.Future[int], asyncio.TimerHandle] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unacked: collections.deque[tuple[asyncio.Future[int], bytes, str]] = collections.deque()
@@ -218,10 +224,17 @@ class Gateway:
             self._pending_since = time.perf_counter()
         self._pending.append((record, meta))
         if not self._flush_due:  # the turn's requests go together, at its end
-            self._flush_due = True
+            self._schedule_flush(0.0)
+
+    def _schedule_flush(self, delay: float) -> None:
+        """Run ``_flush`` at this turn's end (or after ``delay``), once however often asked."""
+        self._flush_due = True
+        if self._flush_handle is None:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
-            self._loop.call_soon(self._flush)
+            self._flush_handle = (
+                self._loop.call_soon(self._flush) if delay <= 0 else self._loop.call_later(delay, self._flush)
+            )
 
     def command_batch(self, max_batch: int = 0) -> bytes:
         """The next command-log payload: up to ``max_batch`` (0: all) pending records, in order."""
@@ -247,10 +260,13 @@ class Gateway:
         wake-up: bench/bus.py; measured: 3 in flight sent ~4x more messages at 5,000
         orders/s). Plain callbacks, no task: a task's wake-up per command batch was a
         measurable part of the gateway's cost (bench/results/e2e-flush-callbacks-*.json)."""
+        self._flush_handle = None
         if self._ack_wait is not None or not self._pending:
             self._flush_due = bool(self._pending)
             return
         self._reap()
+        if self._held():
+            return
         limit = MAX_UNACKED_LARGE if len(self._pending) >= LARGE_BATCH else MAX_UNACKED_BATCHES
         if len(self._unacked) >= limit:
             newest = self._unacked[-1][0]
@@ -261,6 +277,16 @@ class Gateway:
                 return
         self._send_pending()
 
+    def _held(self) -> bool:
+        """Whether new batches must wait: an older one may not be in the log and would be
+        appended again after them, the session's requests out of order (a cancel before its
+        order). They wait until it is known stored or appended again (the appends a lost
+        connection took are settled ``ACK_GRACE_S`` after the reconnect)."""
+        if self._lane or self.bus.appends_in_doubt():
+            self._schedule_flush(HOLD_CHECK_S)
+            return True
+        return False
+
     def _wait_over(self, _: object = None) -> None:
         """The awaited acknowledgement came (or ``ACK_WAIT_S`` passed): append now."""
         if self._ack_wait is None:
@@ -269,7 +295,9 @@ class Gateway:
         self._ack_wait = None
         timer.cancel()
         newest.remove_done_callback(self._wait_over)
-        self._send_pending()
+        self._reap()
+        if not self._held():
+            self._send_pending()
 
     def _send_pending(self) -> None:
         self._flush_due = False
@@ -284,8 +312,10 @@ class Gateway:
                 )
             except Exception as exc:  # the bus took nothing (closed, or away with its buffer full)
                 log.warning("command batch not appended; retrying", msg_id=msg_id, error=str(exc))
-                self._tasks.append(asyncio.create_task(self._retry(payload, msg_id)))
-                continue
+                self._append_again(payload, msg_id)
+                if self._pending:  # the rest waits for it (_flush holds while the lane has any)
+                    self._schedule_flush(HOLD_CHECK_S)
+                return
             future.add_done_callback(functools.partial(self._acked, since, time.perf_counter()))
             self._unacked.append((future, payload, msg_id))
             BATCHES.inc()
@@ -307,18 +337,31 @@ class Gateway:
             if future.exception() is not None:
                 # Not acknowledged: append again with the same id (JetStream drops a duplicate).
                 log.warning("command batch not acknowledged; retrying", msg_id=msg_id, error=str(future.exception()))
-                self._tasks.append(asyncio.create_task(self._retry(payload, msg_id)))
+                self._append_again(payload, msg_id)
 
-    async def _retry(self, payload: bytes, msg_id: str) -> None:
+    def _append_again(self, payload: bytes, msg_id: str) -> None:
+        """Queue a batch to be appended again, after the ones before it and before anything
+        newer."""
+        self._lane.append((payload, msg_id))
+        if self._lane_task is None or self._lane_task.done():
+            self._lane_task = asyncio.create_task(self._work_off_lane())
+            self._tasks.append(self._lane_task)
+
+    async def _work_off_lane(self) -> None:
         delay = 0.1
-        while True:
+        while self._lane:
+            payload, msg_id = self._lane[0]
             try:
                 await self.bus.append(StreamKind.COMMANDS, payload, msg_id=msg_id, shard=self.config.engine.shard)
-                return
             except Exception as exc:
                 log.warning("command batch retry failed", msg_id=msg_id, error=str(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+                continue
+            self._lane.popleft()
+            delay = 0.1
+        if self._pending:
+            self._schedule_flush(0.0)
 
     async def _ack_watch(self) -> None:
         while True:
@@ -527,13 +570,16 @@ class Gateway:
     async def stop(self) -> None:
         await self.acceptor.stop()  # disconnects: cancel-on-disconnect queues its cancels
         for _ in range(100):  # let queued commands reach the log (2 s at most)
-            if not self._pending and not self._unacked:
+            if not self._pending and not self._unacked and not self._lane:
                 break
             await asyncio.sleep(0.02)
             self._reap()
         if self._ack_wait is not None:
             self._ack_wait[1].cancel()
             self._ack_wait = None
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         for t in [*self._tasks, *self._background]:
             t.cancel()
         for t in [*self._tasks, *self._background]:

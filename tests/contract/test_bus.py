@@ -171,6 +171,13 @@ async def test_appends_made_from_a_callback_keep_their_order(bus: Bus) -> None:
     assert await _take(bus, StreamKind.COMMANDS, 1, 3) == [(1, b"a"), (2, b"b"), (3, b"c")]
 
 
+async def test_no_append_is_in_doubt_on_a_bus_that_stays_connected(bus: Bus) -> None:
+    future = bus.append_soon(StreamKind.COMMANDS, b"x")
+    assert not bus.appends_in_doubt()  # (waiting for its acknowledgement is not doubt)
+    assert await asyncio.wait_for(future, 10) == 1
+    assert not bus.appends_in_doubt()
+
+
 async def test_a_closed_bus_refuses_an_append_at_once(bus: Bus) -> None:
     await bus.close()
     with pytest.raises(ConnectionError):

@@ -126,9 +126,15 @@ class _AckMux:
         self._futures: dict[str, asyncio.Future[int]] = {}
         self._next = 0
         self._suspect: set[str] = set()  # tokens pending at a disconnect
+        self._in_doubt: set[str] = set()  # of those, the ones neither answered nor failed yet
 
     def on_disconnected(self) -> None:
         self._suspect.update(self._futures)
+        self._in_doubt.update(self._futures)
+
+    @property
+    def in_doubt(self) -> bool:
+        return bool(self._in_doubt)
 
     def on_reconnected(self) -> None:
         suspect, self._suspect = self._suspect, set()
@@ -137,6 +143,7 @@ class _AckMux:
 
     def _fail_lost(self, suspect: set[str]) -> None:
         for token in suspect:
+            self._in_doubt.discard(token)
             future = self._futures.pop(token, None)
             if future is not None and not future.done():
                 future.set_exception(AckLost("the connection was lost before the acknowledgement"))
@@ -154,7 +161,10 @@ class _AckMux:
         self._prefix = prefix
 
     def _on_reply(self, msg: Msg) -> None:
-        future = self._futures.pop(msg.subject[len(self._prefix):], None)
+        token = msg.subject[len(self._prefix):]
+        future = self._futures.pop(token, None)
+        if self._in_doubt:
+            self._in_doubt.discard(token)
         if future is None or future.done():
             return
         if msg.headers and msg.headers.get("Status") == "503":
@@ -611,6 +621,9 @@ class JetStreamBus:
             kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
             expect_last_msg_id=expect_last_msg_id,
         )
+
+    def appends_in_doubt(self) -> bool:
+        return self._mux.in_doubt
 
     def append_unacked_soon(
         self,

@@ -144,6 +144,9 @@ class MemoryBus:
             expect_last_msg_id=expect_last_msg_id,
         )
 
+    def appends_in_doubt(self) -> bool:
+        return False  # (an append here is done or refused at once)
+
     def append_unacked_soon(
         self,
         kind: StreamKind,

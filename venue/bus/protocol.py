@@ -120,6 +120,13 @@ class Bus(Protocol):
         """``append_unacked`` without awaiting anything (as ``append_soon``)."""
         ...
 
+    def appends_in_doubt(self) -> bool:
+        """True while an append made before the connection to the log was lost is neither
+        acknowledged nor failed (``AckLost``): it may or may not be stored, and if it is
+        not, it will be appended again after anything appended meanwhile. A writer whose
+        appends must stay in order holds new ones while this is True."""
+        ...
+
     async def append_many(
         self,
         kind: StreamKind,

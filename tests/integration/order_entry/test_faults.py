@@ -182,6 +182,8 @@ async def test_nats_killed_mid_load_every_order_is_acknowledged_once(
             with pytest.raises(TimeoutError):
                 await alpha.next(timeout=1.0)
             assert acks == {f"a{i}": 1 for i in range(1, n + 1)}
+            # ... and in the order they were sent: the engine took them in the session's order
+            assert list(acks) == [f"a{i}" for i in range(1, n + 1)]
             print(f"engine restarts: {restarts}; last acknowledgement {last - killed:.2f} s after the kill")
             # Back soon: NATS is down 0.5 s, the clients reconnect every 0.5 s.
             assert last - killed < 5.0

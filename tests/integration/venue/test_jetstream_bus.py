@@ -67,12 +67,19 @@ async def test_a_server_restart_fails_lost_acknowledgements_and_readers_resume_a
                 await bus.append_nowait(StreamKind.COMMANDS, f"new{i}".encode(), msg_id=ids[i]) for i in range(5)
             ]
             await asyncio.sleep(0.3)  # written to the frozen server's socket
+            assert not bus.appends_in_doubt()  # (waiting, but on a connection that is up)
             os.kill(nats.pid or 0, signal.SIGKILL)
             nats.stop()
+            for _ in range(100):
+                if bus.appends_in_doubt():
+                    break
+                await asyncio.sleep(0.02)
+            assert bus.appends_in_doubt()  # the connection dropped under them
             nats.start()
             restarted = asyncio.get_running_loop().time()
             done, _ = await asyncio.wait(futures, timeout=5)
             assert len(done) == 5, "acknowledgements lost with the connection never resolved"
+            assert not bus.appends_in_doubt()  # settled: AckLost
             waited = asyncio.get_running_loop().time() - restarted
             outcomes = [f.exception() for f in futures]
             assert all(isinstance(e, AckLost) for e in outcomes), outcomes  # (a frozen server stored none)
