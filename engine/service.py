@@ -332,18 +332,12 @@ class EngineService:
             or self._snapshot_due(self._since_snapshot + 1)
         ):
             return False
-        answer = self._apply_record(seq, record.payload)
-        self.applied_seq = seq
-        RECORDS.inc()
-        LAST_APPLIED.set(seq)
-        self._since_snapshot += 1
+        answer = self._apply(seq, record.payload)
         if seq > self.answered_seq:
             try:
                 self._publish_now(answer)
                 self._pop_settled()
-                self.answered_seq = seq
-                if self.on_answer is not None:
-                    self.on_answer(self._evt_last, answer)
+                self._answered(seq, answer)
             except Exception as exc:  # what step would raise: run stops with it (restart recovers)
                 self._fail(exc)
         return True
@@ -357,18 +351,26 @@ class EngineService:
         """Apply one command record (and publish its answer unless already published)."""
         if seq <= self.applied_seq:
             return
+        answer = self._apply(seq, payload)
+        if seq > self.answered_seq:
+            await self._publish(answer)
+            self._answered(seq, answer)
+        if self._snapshot_due(self._since_snapshot):
+            await self.snapshot()
+
+    def _apply(self, seq: int, payload: bytes) -> Envelope:
         answer = self._apply_record(seq, payload)
         self.applied_seq = seq
         RECORDS.inc()
         LAST_APPLIED.set(seq)
-        if seq > self.answered_seq:
-            await self._publish(answer)
-            self.answered_seq = seq
-            if self.on_answer is not None:
-                self.on_answer(self._evt_last, answer)
         self._since_snapshot += 1
-        if self._snapshot_due(self._since_snapshot):
-            await self.snapshot()
+        return answer
+
+    def _answered(self, seq: int, answer: Envelope) -> None:
+        """The answer to ``seq`` is published (stored at ``_evt_last``, or the engine stops)."""
+        self.answered_seq = seq
+        if self.on_answer is not None:
+            self.on_answer(self._evt_last, answer)
 
     async def snapshot(self) -> Path | None:
         await self.flush()

@@ -389,16 +389,14 @@ class OrderBook:
         requests no longer find them; live orders (GTC, GTD) and every ClOrdID they carried
         stay. This bounds the gateway's memory by a day's orders. Returns how many went
         (also kept in ``forgotten``)."""
-        done = [oid for oid, o in self.orders.items() if not o.live]
-        for oid in done:
-            del self.orders[oid]
+        self.forgotten = len(self.orders) - len(self.live_by_id)
+        self.orders = ShardedDict(self.live_by_id.items())
         kept = (
             (account, ShardedDict((cl, o) for cl, o in named.items() if o.live))
             for account, named in self.by_cl_ord_id.items()
         )
         self.by_cl_ord_id = {account: named for account, named in kept if named}
         self.days_ended += 1
-        self.forgotten = len(done)
         return self.forgotten
 
     # ------------------------------------------------------------ status (answered locally)

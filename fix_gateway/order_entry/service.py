@@ -185,7 +185,6 @@ class Gateway:
             config=AcceptorConfig(host=config.fix.host, port=config.fix.port),
         )
         self._pending: list[tuple[bytes, RequestMeta]] = []
-        self._flush_due = False  # a flush is scheduled, or waits for an acknowledgement
         self._flush_handle: asyncio.Handle | None = None  # the scheduled _flush, if any
         # Batches to append again, in order, before anything newer (not acknowledged, or
         # refused at once), and the task appending them.
@@ -223,12 +222,11 @@ class Gateway:
         if not self._pending:
             self._pending_since = time.perf_counter()
         self._pending.append((record, meta))
-        if not self._flush_due:  # the turn's requests go together, at its end
-            self._schedule_flush(0.0)
+        if self._flush_handle is None and self._ack_wait is None:  # (else a flush will come)
+            self._schedule_flush(0.0)  # the turn's requests go together, at its end
 
     def _schedule_flush(self, delay: float) -> None:
         """Run ``_flush`` at this turn's end (or after ``delay``), once however often asked."""
-        self._flush_due = True
         if self._flush_handle is None:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
@@ -262,8 +260,7 @@ class Gateway:
         measurable part of the gateway's cost (bench/results/e2e-flush-callbacks-*.json)."""
         self._flush_handle = None
         if self._ack_wait is not None or not self._pending:
-            self._flush_due = bool(self._pending)
-            return
+            return  # (waiting for an acknowledgement: _wait_over appends)
         self._reap()
         if self._held():
             return
@@ -300,7 +297,6 @@ class Gateway:
             self._send_pending()
 
     def _send_pending(self) -> None:
-        self._flush_due = False
         max_batch = self.config.fix.max_batch
         while self._pending:
             since = self._pending_since

@@ -134,10 +134,10 @@ async def test_re_appending_a_msg_id_that_expects_itself_confirms_it(bus: Bus) -
 async def test_unacked_appends_are_stored_or_refused_without_a_word(bus: Bus) -> None:
     from venue.bus.protocol import WrongLastMsgId
 
-    await bus.append_unacked(StreamKind.EVENTS, b"x", msg_id="x", expect_last_seq=0)
-    await bus.append_unacked(StreamKind.EVENTS, b"y", msg_id="y", expect_last_msg_id="x")
-    await bus.append_unacked(StreamKind.EVENTS, b"z", msg_id="z", expect_last_msg_id="nobody")
-    await bus.append_unacked(StreamKind.EVENTS, b"w", msg_id="w", expect_last_msg_id="z")
+    bus.append_unacked_soon(StreamKind.EVENTS, b"x", msg_id="x", expect_last_seq=0)
+    bus.append_unacked_soon(StreamKind.EVENTS, b"y", msg_id="y", expect_last_msg_id="x")
+    bus.append_unacked_soon(StreamKind.EVENTS, b"z", msg_id="z", expect_last_msg_id="nobody")
+    bus.append_unacked_soon(StreamKind.EVENTS, b"w", msg_id="w", expect_last_msg_id="z")
     # an acknowledged append after them is handled after them
     assert await bus.append(StreamKind.EVENTS, b"", msg_id="y", expect_last_msg_id="y") == 2
     with pytest.raises(WrongLastMsgId):
@@ -288,7 +288,7 @@ async def test_deliveries_held_arrive_all_in_order_when_released(bus: Bus) -> No
     bus.hold_deliveries(True)
     bus.hold_deliveries(True)  # (twice: still one hold)
     for i in range(2, 41):  # appends without acknowledgements: a held bus reads nothing
-        await bus.append_unacked(StreamKind.EVENTS, f"e{i}".encode())
+        bus.append_unacked_soon(StreamKind.EVENTS, f"e{i}".encode())
     await asyncio.sleep(0.2)
     held = len(got)
     bus.hold_deliveries(False)

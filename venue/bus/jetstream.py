@@ -403,29 +403,34 @@ class _DirectQueue(asyncio.Queue[Msg | None]):
                 self._queue_held()
                 return
             msg = self._held[0]
-            seq = _stream_seq(msg.reply)
-            if seq > self._last:
+            record = self._new_record(msg)
+            if record is not None:
                 try:
-                    handled = direct(Record(seq, msg.data))
+                    handled = direct(record)
                 except Exception:
-                    log.exception("direct reader failed; the record goes to the reader", seq=seq)
+                    log.exception("direct reader failed; the record goes to the reader", seq=record.seq)
                     handled = False
                 if not handled:
                     self._queue_held()
                     return
-                self._last = seq
+            self._taken(msg, record)
             self._held.popleft()
-            self._sub._pending_size -= len(msg.data)  # (nats-py's slow-consumer accounting)
             self.answer_flow_control()
 
     def take(self, msg: Msg) -> Record | None:
         """The record of a delivery taken off the queue, None if it was handed out before."""
-        self._sub._pending_size -= len(msg.data)
+        record = self._new_record(msg)
+        self._taken(msg, record)
+        return record
+
+    def _new_record(self, msg: Msg) -> Record | None:
         seq = _stream_seq(msg.reply)
-        if seq <= self._last:
-            return None
-        self._last = seq
-        return Record(seq, msg.data)
+        return Record(seq, msg.data) if seq > self._last else None
+
+    def _taken(self, msg: Msg, record: Record | None) -> None:
+        self._sub._pending_size -= len(msg.data)  # (nats-py's slow-consumer accounting)
+        if record is not None:
+            self._last = record.seq
 
     def answer_flow_control(self) -> None:
         reply = _flow_control_reply(self._sub)
@@ -557,7 +562,6 @@ class JetStreamBus:
         expect_last_seq: int | None = None,
     ) -> list[int]:
         subject = self._subject(kind, shard)
-        await self._mux.start()
         futures = []
         try:
             for i, payload in enumerate(payloads):
@@ -574,22 +578,6 @@ class JetStreamBus:
                 elif not f.cancelled():
                     f.exception()  # retrieved: no "never retrieved" warnings for the rest
 
-    async def append_nowait(
-        self,
-        kind: StreamKind,
-        payload: bytes,
-        *,
-        msg_id: str | None = None,
-        shard: str = "0",
-        expect_last_seq: int | None = None,
-        expect_last_msg_id: str | None = None,
-    ) -> asyncio.Future[int]:
-        await self._mux.start()
-        return self.append_soon(
-            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
-            expect_last_msg_id=expect_last_msg_id,
-        )
-
     def append_soon(
         self,
         kind: StreamKind,
@@ -605,21 +593,6 @@ class JetStreamBus:
         acknowledgements in order; see engine/service.py)."""
         return self._mux.publish(
             self._subject(kind, shard), payload, _headers(msg_id, expect_last_seq, expect_last_msg_id)
-        )
-
-    async def append_unacked(
-        self,
-        kind: StreamKind,
-        payload: bytes,
-        *,
-        msg_id: str | None = None,
-        shard: str = "0",
-        expect_last_seq: int | None = None,
-        expect_last_msg_id: str | None = None,
-    ) -> None:
-        self.append_unacked_soon(
-            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
-            expect_last_msg_id=expect_last_msg_id,
         )
 
     def appends_in_doubt(self) -> bool:

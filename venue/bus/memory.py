@@ -95,21 +95,6 @@ class MemoryBus:
             for i, p in enumerate(payloads)
         ]
 
-    async def append_nowait(
-        self,
-        kind: StreamKind,
-        payload: bytes,
-        *,
-        msg_id: str | None = None,
-        shard: str = "0",
-        expect_last_seq: int | None = None,
-        expect_last_msg_id: str | None = None,
-    ) -> asyncio.Future[int]:
-        return self.append_soon(
-            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
-            expect_last_msg_id=expect_last_msg_id,
-        )
-
     def append_soon(
         self,
         kind: StreamKind,
@@ -128,21 +113,6 @@ class MemoryBus:
         except Exception as exc:
             future.set_exception(exc)
         return future
-
-    async def append_unacked(
-        self,
-        kind: StreamKind,
-        payload: bytes,
-        *,
-        msg_id: str | None = None,
-        shard: str = "0",
-        expect_last_seq: int | None = None,
-        expect_last_msg_id: str | None = None,
-    ) -> None:
-        self.append_unacked_soon(
-            kind, payload, msg_id=msg_id, shard=shard, expect_last_seq=expect_last_seq,
-            expect_last_msg_id=expect_last_msg_id,
-        )
 
     def appends_in_doubt(self) -> bool:
         return False  # (an append here is done or refused at once)

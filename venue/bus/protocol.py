@@ -60,36 +60,6 @@ class Bus(Protocol):
         expected sequences would realign after it."""
         ...
 
-    async def append_nowait(
-        self,
-        kind: StreamKind,
-        payload: bytes,
-        *,
-        msg_id: str | None = None,
-        shard: str = "0",
-        expect_last_seq: int | None = None,
-        expect_last_msg_id: str | None = None,
-    ) -> asyncio.Future[int]:
-        """Start an append and return the future of its sequence (pipelining)."""
-        ...
-
-    async def append_unacked(
-        self,
-        kind: StreamKind,
-        payload: bytes,
-        *,
-        msg_id: str | None = None,
-        shard: str = "0",
-        expect_last_seq: int | None = None,
-        expect_last_msg_id: str | None = None,
-    ) -> None:
-        """Send an append without asking for its outcome: a refused one is not reported.
-        Only for a writer that chains its appends with ``expect_last_msg_id``: a later
-        append that is acknowledged vouches for every one before it in the chain, and
-        re-appending the newest ``msg_id`` with ``expect_last_msg_id`` set to itself
-        confirms it (its sequence if it is stored, WrongLastMsgId if it is not)."""
-        ...
-
     def append_soon(
         self,
         kind: StreamKind,
@@ -100,11 +70,11 @@ class Bus(Protocol):
         expect_last_seq: int | None = None,
         expect_last_msg_id: str | None = None,
     ) -> asyncio.Future[int]:
-        """``append_nowait`` without awaiting anything, for a caller that is not a coroutine
-        (a callback): the append is made now, in order with every other append and
-        ``append_unacked_soon`` of this bus, and the future gives its sequence (or why it
-        failed). Raises at once only when the bus cannot take the append at all (closed,
-        or disconnected with its outgoing buffer full)."""
+        """Start an append and return the future of its sequence (pipelining). Nothing is
+        awaited, so a callback may append: the append is made now, in order with every
+        other append and ``append_unacked_soon`` of this bus, and the future gives its
+        sequence (or why it failed). Raises at once only when the bus cannot take the append
+        at all (closed, or disconnected with its outgoing buffer full)."""
         ...
 
     def append_unacked_soon(
@@ -117,7 +87,12 @@ class Bus(Protocol):
         expect_last_seq: int | None = None,
         expect_last_msg_id: str | None = None,
     ) -> None:
-        """``append_unacked`` without awaiting anything (as ``append_soon``)."""
+        """Send an append without asking for its outcome (made now, as ``append_soon``): a
+        refused one is not reported. Only for a writer that chains its appends with
+        ``expect_last_msg_id``: a later append that is acknowledged vouches for every one
+        before it in the chain, and re-appending the newest ``msg_id`` with
+        ``expect_last_msg_id`` set to itself confirms it (its sequence if it is stored,
+        WrongLastMsgId if it is not)."""
         ...
 
     def appends_in_doubt(self) -> bool:

@@ -27,7 +27,7 @@ async def test_an_append_no_stream_takes_fails_instead_of_waiting(nats_url: str)
             await asyncio.wait_for(bus.append(StreamKind.COMMANDS, b"x"), 5)
         with pytest.raises(ConnectionError, match="503"):
             await asyncio.wait_for(bus.append_many(StreamKind.COMMANDS, [b"x", b"y"]), 5)
-        future = await bus.append_nowait(StreamKind.EVENTS, b"x")
+        future = bus.append_soon(StreamKind.EVENTS, b"x")
         with pytest.raises(ConnectionError, match="503"):
             await asyncio.wait_for(future, 5)
     finally:
@@ -64,7 +64,7 @@ async def test_a_server_restart_fails_lost_acknowledgements_and_readers_resume_a
             os.kill(nats.pid or 0, signal.SIGSTOP)
             ids = [f"m{i}" for i in range(5)]
             futures = [
-                await bus.append_nowait(StreamKind.COMMANDS, f"new{i}".encode(), msg_id=ids[i]) for i in range(5)
+                bus.append_soon(StreamKind.COMMANDS, f"new{i}".encode(), msg_id=ids[i]) for i in range(5)
             ]
             await asyncio.sleep(0.3)  # written to the frozen server's socket
             assert not bus.appends_in_doubt()  # (waiting, but on a connection that is up)
