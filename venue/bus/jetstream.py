@@ -21,13 +21,13 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 import msgspec
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import BadHeaderError, MaxPayloadError
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
+from venue.bus.nats_parser import FastParser
 from venue.bus.protocol import AckLost, Record, StreamKind, WrongLastMsgId, WrongLastSequence
 from venue.config import BusConfig
 from venue.logs import get_logger
@@ -99,7 +99,7 @@ def _stream_seq(reply: str) -> int:
     return int(tokens[5] if len(tokens) == 9 else tokens[Msg.Ack.StreamSeq])
 
 
-def _put_end(queue: asyncio.Queue[Msg | None]) -> None:
+def _put_end(queue: _DirectQueue) -> None:
     with contextlib.suppress(asyncio.QueueFull):
         queue.put_nowait(None)
 
@@ -123,6 +123,7 @@ class _AckMux:
         self._nc = nc
         self._writer = writer
         self._prefix = ""
+        self._prefix_b = b""
         self._futures: dict[str, asyncio.Future[int]] = {}
         self._next = 0
         self._suspect: set[str] = set()  # tokens pending at a disconnect
@@ -157,21 +158,43 @@ class _AckMux:
         # Each reply is handled as nats-py parses it, not queued for a task: with a callback
         # nats-py wakes the subscription's task once per acknowledgement, one more turn of
         # the event loop for every command batch (bench/results/e2e-ack-sync-hpub-*.json).
+        # With the bus's parser the reply does not even become a ``Msg`` (``_on_raw_reply``).
         sub._pending_queue = _ReplySink(self._on_reply, sub)  # type: ignore[assignment]
+        parser = self._nc._ps
+        if isinstance(parser, FastParser):
+            parser.add_direct(sub, self._on_raw_reply)
         self._prefix = prefix
+        self._prefix_b = prefix.encode()
 
     def _on_reply(self, msg: Msg) -> None:
-        token = msg.subject[len(self._prefix):]
+        status = msg.headers.get("Status") if msg.headers else None
+        self._settle(msg.subject[len(self._prefix):], status == "503", msg.data)
+
+    def _on_raw_reply(self, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
+        """``_on_reply`` as the parser reads it (``FastParser.add_direct``), with nats-py's
+        count of incoming messages."""
+        stats = self._nc.stats
+        stats["in_msgs"] += 1
+        stats["in_bytes"] += len(data)
+        try:
+            self._settle(
+                subject[len(self._prefix_b):].decode(), hdr is not None and hdr.startswith(_NO_RESPONDERS), data,
+            )
+        except Exception:  # (nothing raises into nats-py's read loop: it would reconnect)
+            log.exception("JetStream reply not handled", subject=subject)
+        return True
+
+    def _settle(self, token: str, no_responders: bool, data: bytes) -> None:
         future = self._futures.pop(token, None)
         if self._in_doubt:
             self._in_doubt.discard(token)
         if future is None or future.done():
             return
-        if msg.headers and msg.headers.get("Status") == "503":
+        if no_responders:
             future.set_exception(ConnectionError("no JetStream stream answered (503)"))
             return
         try:
-            resp: _PubAck | None = _PUB_ACK.decode(msg.data)
+            resp: _PubAck | None = _PUB_ACK.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             resp = None
         err = resp.error if resp is not None else None
@@ -182,7 +205,7 @@ class _AckMux:
             else:
                 future.set_exception(APIError(code=err.get("code"), err_code=err.get("err_code"), description=err.get("description")))
         elif resp is None or resp.seq is None:
-            future.set_exception(ConnectionError(f"bad JetStream reply {msg.data[:80]!r}"))
+            future.set_exception(ConnectionError(f"bad JetStream reply {data[:80]!r}"))
         else:
             future.set_result(resp.seq)
 
@@ -238,6 +261,7 @@ class _ReplySink:
 
 
 _HDR_LINE = b"NATS/1.0\r\n"
+_NO_RESPONDERS = b"NATS/1.0 503"  # the status line of "no stream took the publish"
 _OWN_HEADERS = frozenset({MSG_ID, EXPECTED_LAST_SEQUENCE, EXPECTED_LAST_MSG_ID})  # what _headers sets
 _HEADER_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # nats-py's rules for any other header
 _HEADER_VALUE_NEWLINES = str.maketrans({"\r": " ", "\n": " "})
@@ -354,31 +378,76 @@ class TurnWriter:
                 queue.put_nowait(asyncio.get_running_loop().create_future())
 
 
-class _DirectQueue(asyncio.Queue[Msg | None]):
-    """A reader's subscription queue (nats-py puts each delivery here as it parses it).
+class _DirectQueue(asyncio.Queue[Record | None]):
+    """A reader's subscription queue: the records nats-py delivers, in order.
 
-    With a ``direct`` handler, deliveries that come while the reader waits in ``get()`` on
-    an empty queue are held instead of queued, and handed to ``direct`` from one plain
-    callback at the end of the turn (nats-py has then recorded them: its flow-control
-    accounting runs after the put). Queued, each would wake the reader's task. A record
-    ``direct`` declines, and every one held or arriving after it, is queued for the reader,
-    in order, until it waits again.
+    With the bus's parser (``FastParser``) a delivery comes straight from the parser as
+    bytes (``deliver``), with the bookkeeping nats-py's ``_process_msg`` would do for an
+    ordered consumer's record (its sequence check, flow-control count, slow-consumer
+    accounting); anything else (flow control, heartbeats, a sequence mismatch, after which
+    nats-py re-creates the consumer) is left to nats-py, which puts records here as ``Msg``.
+
+    With a ``direct`` handler, records that come while the reader waits in ``get()`` on an
+    empty queue are held instead of queued, and handed to ``direct`` from one plain callback
+    at the end of the turn (nats-py has then recorded them: its flow-control accounting runs
+    after the put). Queued, each would wake the reader's task. A record ``direct`` declines,
+    and every one held or arriving after it, is queued for the reader, in order, until it
+    waits again.
     """
 
     def __init__(self, sub: Any, writer: TurnWriter, direct: Callable[[Record], bool] | None, last: int) -> None:
         core = getattr(sub, "_sub", sub)  # (nats-py's JetStream wrapper keeps a copy of the reference)
         old: asyncio.Queue[Msg | None] = core._pending_queue
         super().__init__(maxsize=old.maxsize)
-        while not old.empty():  # (anything nats-py queued before the swap)
-            super().put_nowait(old.get_nowait())
-        core._pending_queue = sub._pending_queue = self
+        self._core = core
         self._sub = sub
         self._writer = writer
         self._direct = direct
-        self._held: collections.deque[Msg] = collections.deque()
+        self._held: collections.deque[Record] = collections.deque()
         self._last = last  # the stream sequence of the last record handed out
+        while not old.empty():  # (anything nats-py queued before the swap)
+            self.put_nowait(old.get_nowait())
+        core._pending_queue = sub._pending_queue = self
 
-    def put_nowait(self, item: Msg | None) -> None:
+    def put_nowait(self, item: Msg | Record | None) -> None:  # type: ignore[override]
+        """nats-py's put (a ``Msg``), or the end (None)."""
+        if isinstance(item, Msg):
+            item = Record(_stream_seq(item.reply), item.data)
+        self._offer(item)
+
+    def deliver(self, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
+        """A message to the consumer's subscription, as ``FastParser`` reads it: a record is
+        taken as nats-py's ``_process_msg`` would take it; anything else is declined (False)
+        and nats-py handles it."""
+        if not data or (hdr is not None and hdr[8:9] != b"\r"):
+            return False  # a control message (no data; a status after "NATS/1.0")
+        tokens = reply.split(b".")
+        core = self._core
+        jsi = core._jsi
+        if len(tokens) != 9 or tokens[0] != b"$JS" or tokens[1] != b"ACK" or jsi is None or not jsi._ordered:
+            return False
+        try:
+            sseq, dseq = int(tokens[5]), int(tokens[6])
+        except ValueError:
+            return False
+        if dseq != jsi._dseq or core._max_msgs > 0:
+            return False  # nats-py re-creates the consumer from where it was
+        size = len(data)
+        if core._pending_bytes_limit > 0 and core._pending_size + size >= core._pending_bytes_limit:
+            return False  # nats-py reports the slow consumer
+        stats = core._conn.stats
+        stats["in_msgs"] += 1
+        stats["in_bytes"] += size
+        core._received += 1
+        jsi._active = True
+        jsi._dseq = dseq + 1
+        jsi._sseq = sseq
+        core._pending_size += size
+        self._offer(Record(sseq, data))
+        jsi.track_sequences(reply.decode())
+        return True
+
+    def _offer(self, item: Record | None) -> None:
         if item is not None and self._direct is not None and (
             self._held or (self.empty() and self._getters)  # type: ignore[attr-defined]
         ):
@@ -392,8 +461,8 @@ class _DirectQueue(asyncio.Queue[Msg | None]):
 
     def _queue_held(self) -> None:
         held, self._held = self._held, collections.deque()
-        for msg in held:
-            super().put_nowait(msg)
+        for record in held:
+            super().put_nowait(record)
 
     def _hand_over(self) -> None:
         direct = self._direct
@@ -402,9 +471,8 @@ class _DirectQueue(asyncio.Queue[Msg | None]):
             if not self.empty():  # (queued meanwhile: the reader's turn first)
                 self._queue_held()
                 return
-            msg = self._held[0]
-            record = self._new_record(msg)
-            if record is not None:
+            record = self._held[0]
+            if record.seq > self._last:
                 try:
                     handled = direct(record)
                 except Exception:
@@ -413,23 +481,19 @@ class _DirectQueue(asyncio.Queue[Msg | None]):
                 if not handled:
                     self._queue_held()
                     return
-            self._taken(msg, record)
+            self._taken(record)
             self._held.popleft()
             self.answer_flow_control()
 
-    def take(self, msg: Msg) -> Record | None:
-        """The record of a delivery taken off the queue, None if it was handed out before."""
-        record = self._new_record(msg)
-        self._taken(msg, record)
-        return record
+    def take(self, record: Record) -> Record | None:
+        """A record taken off the queue, None if it was handed out before."""
+        new = record.seq > self._last
+        self._taken(record)
+        return record if new else None
 
-    def _new_record(self, msg: Msg) -> Record | None:
-        seq = _stream_seq(msg.reply)
-        return Record(seq, msg.data) if seq > self._last else None
-
-    def _taken(self, msg: Msg, record: Record | None) -> None:
-        self._sub._pending_size -= len(msg.data)  # (nats-py's slow-consumer accounting)
-        if record is not None:
+    def _taken(self, record: Record) -> None:
+        self._core._pending_size -= len(record.payload)  # (nats-py's slow-consumer accounting)
+        if record.seq > self._last:
             self._last = record.seq
 
     def answer_flow_control(self) -> None:
@@ -482,13 +546,15 @@ class JetStreamBus:
         try:
             # Reconnect forever once connected, but give up on the first connect after
             # connect_timeout_s so a wrong URL is a clear error, not a hang.
-            nc = await asyncio.wait_for(
-                nats.connect(
+            nc = Client()
+            nc._ps = FastParser(nc)  # (venue/bus/nats_parser.py)
+            await asyncio.wait_for(
+                nc.connect(
                     url,
                     name=name,
-                    connect_timeout=config.connect_timeout_s,
+                    connect_timeout=config.connect_timeout_s,  # type: ignore[arg-type]  # (a float works: a timeout)
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
+                    reconnect_time_wait=0.5,  # type: ignore[arg-type]
                     allow_reconnect=True,
                     error_cb=on_error,
                     disconnected_cb=on_disconnected,
@@ -643,20 +709,25 @@ class JetStreamBus:
         # hands records to it while this reader waits (``_DirectQueue``).
         # Unsubscribing (or closing the connection) ends the iteration, as with ``messages``.
         queue = _DirectQueue(sub, self._writer, direct, max(1, start_seq) - 1)
+        parser = self._nc._ps
+        if isinstance(parser, FastParser):
+            parser.add_direct(sub._sub, queue.deliver)
         ended: asyncio.Future[bool] = sub.messages._unsubscribed_future  # type: ignore[attr-defined]
         ended.add_done_callback(lambda _: _put_end(queue))
         try:
             while True:
-                msg = await queue.get()
+                item = await queue.get()
                 queue.task_done()  # (a drain waits for the queue to be worked off)
-                if msg is None:
+                if item is None:
                     return
-                record = queue.take(msg)
+                record = queue.take(item)
                 if record is None:  # a re-created consumer's overlap: each record once, in order
                     continue
                 yield record
                 queue.answer_flow_control()  # the record is processed: ask for more
         finally:
+            if isinstance(parser, FastParser):
+                parser.remove_direct(sub._sub)
             self._readers.discard(sub)
             try:
                 await sub.unsubscribe()

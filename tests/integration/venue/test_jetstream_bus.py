@@ -147,3 +147,34 @@ async def test_records_that_come_while_the_reader_waits_are_handed_to_direct(nat
             await asyncio.sleep(0.02)
         await asyncio.wait_for(reader, 10)
         assert direct_seqs == [1, 2, 3, 4] and yielded == [5]
+
+
+async def test_records_and_acknowledgements_skip_nats_py_message_objects(nats_url: str) -> None:
+    """With the bus's parser (venue/bus/nats_parser.py) a reader's records and the
+    acknowledgements of appends are taken straight from the protocol bytes: nats-py's
+    ``_process_msg`` sees none of them."""
+    from venue.bus.nats_parser import FastParser
+
+    config = isolated_bus_config("F", storage="memory")
+    async with isolated_bus(nats_url, config) as bus:
+        await bus.ensure_streams()
+        nc = bus.client
+        assert isinstance(nc._ps, FastParser)
+        seen: list[bytes] = []
+        process_msg = nc._process_msg
+
+        async def counting(sid: int, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> None:
+            seen.append(data)
+            await process_msg(sid, subject, reply, data, hdr)
+
+        nc._process_msg = counting  # type: ignore[method-assign]
+        await asyncio.gather(*(bus.append_soon(StreamKind.EVENTS, f"r{i}".encode()) for i in range(200)))
+        got = []
+        async for rec in bus.read(StreamKind.EVENTS, 1):
+            got.append(rec.payload)
+            if rec.seq == 200:
+                break
+        assert got == [f"r{i}".encode() for i in range(200)]
+        # what nats-py saw: its own API requests' replies, flow control, heartbeats
+        assert not [d for d in seen if d.startswith(b"r")]  # no record
+        assert not [d for d in seen if d.startswith(b'{"stream"')]  # no acknowledgement

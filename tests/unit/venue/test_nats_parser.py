@@ -1,0 +1,150 @@
+"""``FastParser`` against nats-py's own parser: the same protocol stream, cut anywhere, makes
+the same calls on the client in the same order; a direct handler takes what it accepts and
+nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nats.errors import ProtocolError
+from nats.protocol.parser import Parser
+
+from venue.bus.nats_parser import FastParser
+
+
+class Recorder:
+    """The client methods a parser calls, recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self._subs: dict[int, object] = {}
+
+    async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> None:
+        self.calls.append(("msg", sid, bytes(subject), bytes(reply), bytes(data), None if hdr is None else bytes(hdr)))
+
+    async def _process_ping(self) -> None:
+        self.calls.append(("ping",))
+
+    async def _process_pong(self) -> None:
+        self.calls.append(("pong",))
+
+    async def _process_err(self, text: str) -> None:
+        self.calls.append(("err", text))
+
+    async def _process_info(self, info: dict[str, Any]) -> None:
+        self.calls.append(("info", info))
+
+
+token = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC0123456789_-$>*", min_size=1, max_size=12)
+subject = st.lists(token, min_size=1, max_size=4).map(".".join)
+payload = st.binary(max_size=64) | st.sampled_from([b"\r\n", b"MSG x 1 2\r\n", b"PING\r\n"])
+header = st.lists(st.tuples(token, token), max_size=3).map(
+    lambda kv: b"NATS/1.0\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in kv) + b"\r\n"
+) | st.sampled_from([b"NATS/1.0 503\r\n\r\n", b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Stream: 7\r\n\r\n"])
+
+
+@st.composite
+def operation(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["msg", "hmsg", "ok", "ping", "pong", "info", "err"]))
+    if kind in ("msg", "hmsg"):
+        sid = draw(st.integers(1, 99))
+        reply = draw(st.none() | subject)
+        data = draw(payload)
+        head = f"{draw(subject)} {sid}" + (f" {reply}" if reply else "")
+        if kind == "msg":
+            return f"MSG {head} {len(data)}\r\n".encode() + data + b"\r\n"
+        hdr = draw(header)
+        return f"HMSG {head} {len(hdr)} {len(hdr) + len(data)}\r\n".encode() + hdr + data + b"\r\n"
+    if kind == "ok":
+        return b"+OK\r\n"
+    if kind == "ping":
+        return b"PING\r\n"
+    if kind == "pong":
+        return b"PONG\r\n"
+    if kind == "info":
+        info = draw(st.dictionaries(token, st.integers() | token, max_size=3))
+        return b"INFO " + json.dumps(info).encode() + b"\r\n"
+    return b"-ERR '" + draw(token).encode() + b"'\r\n"
+
+
+def cut(stream: bytes, points: list[int]) -> list[bytes]:
+    marks = sorted({p % (len(stream) + 1) for p in points})
+    return [stream[a:b] for a, b in zip([0, *marks], [*marks, len(stream)], strict=True)]
+
+
+async def feed(parser: Parser, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        await parser.parse(chunk)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(operation(), max_size=12), st.lists(st.integers(0, 10_000), max_size=8))
+def test_the_same_calls_as_nats_py_wherever_the_reads_end(ops: list[bytes], points: list[int]) -> None:
+    stream = b"".join(ops)
+    chunks = cut(stream, points)
+    theirs, ours = Recorder(), Recorder()
+    asyncio.run(feed(Parser(theirs), chunks))
+    asyncio.run(feed(FastParser(ours), chunks))
+    assert ours.calls == theirs.calls
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(operation(), max_size=12), st.lists(st.integers(0, 10_000), max_size=8))
+def test_a_direct_handler_takes_what_it_accepts_and_nothing_else(ops: list[bytes], points: list[int]) -> None:
+    stream = b"".join(ops)
+    chunks = cut(stream, points)
+    theirs, ours = Recorder(), Recorder()
+    asyncio.run(feed(Parser(theirs), chunks))
+    sub = object()
+    ours._subs = {7: sub, 8: object()}
+    taken: list[tuple[Any, ...]] = []
+
+    def handler(subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
+        if len(data) % 2:  # declines every message of odd length
+            return False
+        taken.append(("msg", 7, subject, reply, data, hdr))
+        return True
+
+    parser = FastParser(ours)
+    parser.add_direct(sub, handler)
+    asyncio.run(feed(parser, chunks))
+    expected_taken = [c for c in theirs.calls if c[0] == "msg" and c[1] == 7 and len(c[4]) % 2 == 0]
+    assert taken == expected_taken
+    assert ours.calls == [c for c in theirs.calls if c not in expected_taken or c[1] != 7]
+
+
+def test_a_handler_follows_its_subscription_to_a_new_sid() -> None:
+    nc = Recorder()
+    sub = object()
+    nc._subs = {3: sub}
+    got: list[bytes] = []
+    parser = FastParser(nc)
+    parser.add_direct(sub, lambda s, r, d, h: got.append(d) or True)
+    asyncio.run(parser.parse(b"MSG a 3 1\r\nx\r\n"))
+    nc._subs = {9: sub}  # (nats-py re-created the ordered consumer under a new sid)
+    asyncio.run(parser.parse(b"MSG a 9 1\r\ny\r\nMSG a 3 1\r\nz\r\n"))
+    parser.remove_direct(sub)
+    asyncio.run(parser.parse(b"MSG a 9 1\r\nw\r\n"))
+    assert got == [b"x", b"y"]
+    assert [c[4] for c in nc.calls] == [b"z", b"w"]
+
+
+@pytest.mark.parametrize("line", [b"BOGUS\r\n", b"MSG a b 1\r\nx\r\n", b"HMSG a 1 x 2\r\nxx\r\n", b"MSG a\r\n"])
+def test_a_malformed_line_is_a_protocol_error_as_in_nats_py(line: bytes) -> None:
+    for parser in (Parser(Recorder()), FastParser(Recorder())):
+        with pytest.raises(ProtocolError):
+            asyncio.run(parser.parse(line))
+
+
+def test_a_reset_drops_what_was_left_of_the_old_connection() -> None:
+    nc = Recorder()
+    parser = FastParser(nc)
+    asyncio.run(parser.parse(b"MSG a 1 5\r\nab"))
+    parser.reset()
+    asyncio.run(parser.parse(b"PING\r\n"))
+    assert nc.calls == [("ping",)]
