@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
 from engine import wire
 from engine.commands import AdvanceClock, EndOfSession
@@ -50,14 +50,15 @@ from venue.bus.protocol import AckLost, Bus, Record, StreamKind
 from venue.clock import Clock, SystemClock
 from venue.config import Config, EngineConfig, session_end_time
 from venue.gctune import tune_gc
+from venue.hot_metrics import HotCounter, HotGauge
 from venue.logs import get_logger
 from venue.looplag import watch_loop_lag
 
 log = get_logger("engine.service")
 
-RECORDS = Counter("venue_engine_command_records_total", "Command records applied")
-COMMANDS = Counter("venue_engine_commands_total", "Engine commands applied")
-LAST_APPLIED = Gauge("venue_engine_last_applied_seq", "Last command-stream sequence applied")
+RECORDS = HotCounter("venue_engine_command_records_total", "Command records applied")
+COMMANDS = HotCounter("venue_engine_commands_total", "Engine commands applied")
+LAST_APPLIED = HotGauge("venue_engine_last_applied_seq", "Last command-stream sequence applied")
 SNAPSHOTS = Counter("venue_engine_snapshots_total", "Snapshots written")
 
 MAX_IN_FLIGHT = 4096  # acknowledged publishes not yet answered, at most

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter, Gauge, Histogram
 
 from engine import wire
 from engine.service import EngineService, EventLogDiverged, clock_ticker, engine_service_factory
@@ -46,6 +45,7 @@ from venue.clock import Clock, SystemClock
 from venue.config import Config, FixSessionEntry
 from venue.db import keep_session
 from venue.gctune import tune_gc
+from venue.hot_metrics import HotCounter, HotGauge, HotHistogram
 from venue.ids import IdAllocator
 from venue.logs import get_logger
 from venue.looplag import watch_loop_lag
@@ -58,17 +58,17 @@ from .requests import TAG_STP_MODE, SessionContext
 
 log = get_logger("fix_gateway.order_entry")
 
-COMMANDS = Counter("venue_gateway_commands_total", "Command records sent to the command log")
-BATCHES = Counter("venue_gateway_command_batches_total", "Command batches appended")
-REPORTS = Counter("venue_gateway_reports_total", "Reports handed to FIX sessions")
-EVT_SEQ = Gauge("venue_gateway_event_seq", "Last event-stream sequence applied")
+COMMANDS = HotCounter("venue_gateway_commands_total", "Command records sent to the command log")
+BATCHES = HotCounter("venue_gateway_command_batches_total", "Command batches appended")
+REPORTS = HotCounter("venue_gateway_reports_total", "Reports handed to FIX sessions")
+EVT_SEQ = HotGauge("venue_gateway_event_seq", "Last event-stream sequence applied")
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-APPEND_ACK = Histogram(
+APPEND_ACK = HotHistogram(
     "venue_gateway_command_append_seconds",
     "Command batch appended to the command log until JetStream acknowledged it",
     buckets=_LATENCY_BUCKETS,
 )
-ROUND_TRIP = Histogram(
+ROUND_TRIP = HotHistogram(
     "venue_gateway_command_round_trip_seconds",
     "First request of a command batch handed over until the batch's events are applied and"
     " their reports written: the venue's part of an order's latency (without the FIX client's"
