@@ -27,7 +27,7 @@ from nats.errors import BadHeaderError, MaxPayloadError
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError, NotFoundError
 
-from venue.bus.nats_parser import FastParser
+from venue.bus.nats_parser import FastParser, read_inline
 from venue.bus.protocol import AckLost, Record, StreamKind, WrongLastMsgId, WrongLastSequence
 from venue.config import BusConfig
 from venue.logs import get_logger
@@ -517,6 +517,7 @@ class JetStreamBus:
         self._mux.on_disconnected()
 
     async def _on_reconnected(self) -> None:
+        read_inline(self._nc)  # (the new connection's reader)
         self._mux.on_reconnected()
         for sub in list(self._readers):
             jsi = sub._sub._jsi  # nats-py's ordered-consumer state
@@ -567,6 +568,7 @@ class JetStreamBus:
                 f"cannot reach NATS at {url} ({exc.__class__.__name__}): start it, or unset "
                 "VENUE_NATS_URL / bus.url to use the embedded server"
             ) from None
+        read_inline(nc)  # (venue/bus/nats_parser.py)
         bus = cls(nc, config)
         made.append(bus)
         await bus._mux.start()

@@ -20,12 +20,22 @@ Handlers are kept by subscription object, not by sid: an ordered consumer that n
 re-creates keeps its subscription under a new sid. A malformed control line raises
 nats-py's ``ProtocolError``, as nats-py's parser does (its read loop then reconnects).
 
+nats-py reads the socket in a task (``Client._read_loop``) fed by an ``asyncio.StreamReader``:
+every read wakes that task in a later step of the event loop. ``read_inline`` lets the parser
+take what the socket brings as it arrives (``parse_now``, from the connection's
+``data_received``), as long as everything in it can be handled without waiting (the direct
+handlers' messages, ``+OK``): no task is woken for it. From the first operation that needs
+nats-py on, the bytes go to the reader's buffer as before, and nothing more is taken
+inline until the read loop has worked the buffer off, so the order is kept.
+
 ``tests/unit/venue/test_nats_parser.py`` feeds random protocol streams, cut at random
-places, to both parsers and requires the same calls in the same order.
+places, to both parsers (and inline, with the read loop taking what is left) and requires
+the same calls in the same order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -40,10 +50,12 @@ _CRLF = b"\r\n"
 
 
 class FastParser(Parser):
-    """nats-py's ``Parser`` interface (``parse``, ``reset``), read by offsets."""
+    """nats-py's ``Parser`` interface (``parse``, ``reset``), read by offsets; ``parse_now``
+    for what needs no waiting."""
 
     def __init__(self, nc: Any = None) -> None:
         self._direct: dict[Any, DirectHandler] = {}
+        self.busy = False  # in ``parse`` (which may be waiting in nats-py)
         super().__init__(nc)
 
     def add_direct(self, sub: Any, handler: DirectHandler) -> None:
@@ -62,71 +74,130 @@ class FastParser(Parser):
     async def parse(self, data: bytes = b"") -> None:
         buf = self._rest + data if self._rest else data
         self._rest = b""
-        end = len(buf)
         pos = 0
-        nc = self.nc
-        direct = self._direct
         generation = self._generation
+        nc = self.nc
+        self.busy = True
         try:
-            while pos < end:
-                eol = buf.find(_CRLF, pos)
-                if eol < 0:
-                    if end - pos >= MAX_CONTROL_LINE_SIZE:
-                        raise ProtocolError("nats: control line too long")
+            while True:
+                pos, op = self._scan(buf, pos)
+                if op is None:
                     break
-                first = buf[pos]
-                if first == 77 or first == 72:  # "M", "H"
-                    line = buf[pos:eol]
-                    args = line.split()
-                    op = args[0]
-                    try:
-                        n = len(args)
-                        if op == b"MSG" and 4 <= n <= 5:
-                            hdr_size, size, with_reply = 0, int(args[-1]), n == 5
-                        elif op == b"HMSG" and 5 <= n <= 6:
-                            hdr_size, size, with_reply = int(args[-2]), int(args[-1]), n == 6
-                        else:
-                            raise ValueError(op)
-                        sid = int(args[2])
-                    except ValueError:
-                        raise ProtocolError("nats: malformed MSG") from None
-                    start = eol + 2
-                    stop = start + size
-                    if stop + 2 > end:
-                        break  # the payload is not all here yet
-                    subject = args[1]
-                    if hdr_size:
-                        hdr: bytes | None = buf[start:start + hdr_size]
-                        payload = buf[start + hdr_size:stop]
-                    else:
-                        hdr, payload = None, buf[start:stop]
-                    pos = stop + 2
-                    reply = args[3] if with_reply else b""
-                    if direct:
-                        handler = direct.get(nc._subs.get(sid))
-                        if handler is not None and handler(subject, reply, payload, hdr):
-                            continue
-                    await nc._process_msg(sid, subject, reply, payload, hdr)
-                    continue
-                line = buf[pos:eol]
-                pos = eol + 2
-                if line.startswith(b"+OK") and not line[3:].strip():
-                    continue
-                if line.startswith(b"PING") and not line[4:].strip():
+                kind, pos, args = op
+                if kind == "msg":
+                    await nc._process_msg(*args)
+                elif kind == "ping":
                     await nc._process_ping()
-                    continue
-                if line.startswith(b"PONG") and not line[4:].strip():
+                elif kind == "pong":
                     await nc._process_pong()
-                    continue
-                if line.startswith(b"-ERR"):
-                    text = line[4:].strip()
-                    if line[4:5].isspace() or not line[4:]:
-                        await nc._process_err(text.decode().lower() if text else "")
-                        continue
-                if line.startswith(b"INFO") and line[4:5].isspace() and line[5:].strip():
-                    await nc._process_info(json.loads(line[4:].strip().decode()))
-                    continue
-                raise ProtocolError("nats: unknown protocol")
+                elif kind == "err":
+                    await nc._process_err(*args)
+                elif kind == "info":
+                    await nc._process_info(*args)
+                else:
+                    pos = len(buf)  # (nothing is left for a reconnect to trip over again)
+                    raise ProtocolError(*args)
         finally:
-            if pos < end and generation == self._generation:
+            self.busy = False
+            if pos < len(buf) and generation == self._generation:
                 self._rest = buf[pos:]
+
+    def parse_now(self, data: bytes) -> bytes:
+        """Handle what ``data`` (with what an earlier read left) holds up to the first
+        operation that needs nats-py; return the bytes from that operation on, for ``parse``
+        (b"": nothing is left for it). Not while ``parse`` is running (``busy``)."""
+        buf = self._rest + data if self._rest else data
+        self._rest = b""
+        pos, op = self._scan(buf, 0)
+        if op is not None:
+            return buf[pos:]
+        if pos < len(buf):
+            self._rest = buf[pos:]
+        return b""
+
+    def _scan(self, buf: bytes, pos: int) -> tuple[int, tuple[str, int, tuple[Any, ...]] | None]:
+        """Handle operations from ``pos`` on while none needs waiting; return where it
+        stopped, and the operation found there that needs nats-py (its kind, where the next
+        one starts, its arguments), or None at the end of the buffer or an operation whose
+        bytes are not all here yet."""
+        end = len(buf)
+        direct = self._direct
+        subs = self.nc._subs if direct else None
+        while pos < end:
+            eol = buf.find(_CRLF, pos)
+            if eol < 0:
+                if end - pos >= MAX_CONTROL_LINE_SIZE:
+                    return pos, ("bad", end, ("nats: control line too long",))
+                return pos, None
+            first = buf[pos]
+            if first == 77 or first == 72:  # "M", "H"
+                args = buf[pos:eol].split()
+                op = args[0]
+                try:
+                    n = len(args)
+                    if op == b"MSG" and 4 <= n <= 5:
+                        hdr_size, size, with_reply = 0, int(args[-1]), n == 5
+                    elif op == b"HMSG" and 5 <= n <= 6:
+                        hdr_size, size, with_reply = int(args[-2]), int(args[-1]), n == 6
+                    else:
+                        raise ValueError(op)
+                    sid = int(args[2])
+                except ValueError:
+                    return pos, ("bad", end, ("nats: malformed MSG",))
+                start = eol + 2
+                stop = start + size
+                if stop + 2 > end:
+                    return pos, None  # the payload is not all here yet
+                subject = args[1]
+                if hdr_size:
+                    hdr: bytes | None = buf[start:start + hdr_size]
+                    payload = buf[start + hdr_size:stop]
+                else:
+                    hdr, payload = None, buf[start:stop]
+                reply = args[3] if with_reply else b""
+                if subs is not None:
+                    handler = direct.get(subs.get(sid))
+                    if handler is not None and handler(subject, reply, payload, hdr):
+                        pos = stop + 2
+                        continue
+                return pos, ("msg", stop + 2, (sid, subject, reply, payload, hdr))
+            line = buf[pos:eol]
+            nxt = eol + 2
+            if line.startswith(b"+OK") and not line[3:].strip():
+                pos = nxt
+                continue
+            if line.startswith(b"PING") and not line[4:].strip():
+                return pos, ("ping", nxt, ())
+            if line.startswith(b"PONG") and not line[4:].strip():
+                return pos, ("pong", nxt, ())
+            if line.startswith(b"-ERR") and (line[4:5].isspace() or not line[4:]):
+                text = line[4:].strip()
+                return pos, ("err", nxt, (text.decode().lower() if text else "",))
+            if line.startswith(b"INFO") and line[4:5].isspace() and line[5:].strip():
+                return pos, ("info", nxt, (json.loads(line[4:].strip().decode()),))
+            return pos, ("bad", end, ("nats: unknown protocol",))
+        return pos, None
+
+
+def read_inline(nc: Any) -> bool:
+    """Let ``nc``'s parser (a ``FastParser``) take what its connection reads as it arrives
+    (see the module doc), until the connection is replaced (call again after a reconnect).
+    False: not possible here (another parser or transport), nats-py's read loop reads all."""
+    parser = nc._ps
+    reader = getattr(nc._transport, "_io_reader", None)
+    if not isinstance(parser, FastParser) or not isinstance(reader, asyncio.StreamReader):
+        return False
+    if getattr(reader, "_venue_inline", False):
+        return True
+    feed = reader.feed_data
+
+    def feed_data(data: bytes) -> None:
+        if not reader._buffer and not parser.busy:  # type: ignore[attr-defined]
+            data = parser.parse_now(bytes(data))
+            if not data:
+                return
+        feed(data)
+
+    reader.feed_data = feed_data  # type: ignore[method-assign,assignment]
+    reader._venue_inline = True  # type: ignore[attr-defined]
+    return True

@@ -151,8 +151,9 @@ async def test_records_that_come_while_the_reader_waits_are_handed_to_direct(nat
 
 async def test_records_and_acknowledgements_skip_nats_py_message_objects(nats_url: str) -> None:
     """With the bus's parser (venue/bus/nats_parser.py) a reader's records and the
-    acknowledgements of appends are taken straight from the protocol bytes: nats-py's
-    ``_process_msg`` sees none of them."""
+    acknowledgements of appends are taken straight from the protocol bytes, as the
+    connection reads them: nats-py's ``_process_msg`` sees none of them, and its read loop
+    few of the reads."""
     from venue.bus.nats_parser import FastParser
 
     config = isolated_bus_config("F", storage="memory")
@@ -168,6 +169,20 @@ async def test_records_and_acknowledgements_skip_nats_py_message_objects(nats_ur
             await process_msg(sid, subject, reply, data, hdr)
 
         nc._process_msg = counting  # type: ignore[method-assign]
+        parser = nc._ps
+        reads = {"inline": 0, "read loop": 0}
+        parse_now, parse = parser.parse_now, parser.parse
+
+        def counting_now(data: bytes) -> bytes:
+            reads["inline"] += 1
+            return parse_now(data)
+
+        async def counting_parse(data: bytes = b"") -> None:
+            reads["read loop"] += 1
+            await parse(data)
+
+        parser.parse_now = counting_now  # type: ignore[method-assign]
+        parser.parse = counting_parse  # type: ignore[method-assign]
         await asyncio.gather(*(bus.append_soon(StreamKind.EVENTS, f"r{i}".encode()) for i in range(200)))
         got = []
         async for rec in bus.read(StreamKind.EVENTS, 1):
@@ -178,3 +193,5 @@ async def test_records_and_acknowledgements_skip_nats_py_message_objects(nats_ur
         # what nats-py saw: its own API requests' replies, flow control, heartbeats
         assert not [d for d in seen if d.startswith(b"r")]  # no record
         assert not [d for d in seen if d.startswith(b'{"stream"')]  # no acknowledgement
+        # and the reads that held only those were taken as they came, not by nats-py's read loop
+        assert reads["inline"] > 0 and reads["read loop"] <= reads["inline"] / 2, reads

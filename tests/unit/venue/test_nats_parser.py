@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from nats.errors import ProtocolError
 from nats.protocol.parser import Parser
 
-from venue.bus.nats_parser import FastParser
+from venue.bus.nats_parser import FastParser, read_inline
 
 
 class Recorder:
@@ -148,3 +148,60 @@ def test_a_reset_drops_what_was_left_of_the_old_connection() -> None:
     parser.reset()
     asyncio.run(parser.parse(b"PING\r\n"))
     assert nc.calls == [("ping",)]
+
+
+class YieldingRecorder(Recorder):
+    """A client whose handlers wait a little (as nats-py's may), so reads arrive meanwhile."""
+
+    async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> None:
+        await asyncio.sleep(0)
+        await super()._process_msg(sid, subject, reply, data, hdr)
+
+    async def _process_ping(self) -> None:
+        await asyncio.sleep(0)
+        await super()._process_ping()
+
+
+async def read_like_nats_py(parser: FastParser, chunks: list[bytes]) -> None:
+    """A connection's reads through a real ``asyncio.StreamReader`` with ``read_inline`` on it,
+    and nats-py's read loop (``Client._read_loop``) taking what is left."""
+    reader = asyncio.StreamReader()
+    nc = parser.nc
+    nc._ps = parser
+    nc._transport = type("Transport", (), {"_io_reader": reader})()
+    assert read_inline(nc)
+
+    async def feeder() -> None:
+        for chunk in chunks:
+            reader.feed_data(chunk)  # (what the connection's data_received does)
+            await asyncio.sleep(0)
+        reader.feed_eof()
+
+    async def read_loop() -> None:
+        while not reader.at_eof():
+            await parser.parse(await reader.read(32768))
+
+    await asyncio.gather(feeder(), read_loop())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(operation(), max_size=14), st.lists(st.integers(0, 10_000), max_size=10))
+def test_taken_inline_in_the_same_order_as_nats_py_reads_it(ops: list[bytes], points: list[int]) -> None:
+    stream = b"".join(ops)
+    chunks = cut(stream, points)
+    theirs = Recorder()
+    asyncio.run(feed(Parser(theirs), chunks))
+    ours = YieldingRecorder()
+    sub = object()
+    ours._subs = {7: sub}
+
+    def handler(subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
+        if len(data) % 2:
+            return False
+        ours.calls.append(("msg", 7, subject, reply, data, hdr))  # (in the same list: the order counts)
+        return True
+
+    parser = FastParser(ours)
+    parser.add_direct(sub, handler)
+    asyncio.run(read_like_nats_py(parser, chunks))
+    assert ours.calls == theirs.calls
