@@ -96,6 +96,10 @@ async def test_crash_mid_stream_then_recover_gives_the_clean_replay_hash(bus: Je
     first = EngineService(bus, store, config)
     task = asyncio.create_task(first.run())
     await _until_applied(first, 70)
+    for _ in range(100):  # (periodic snapshots are written once their answers are stored)
+        if store.latest() is not None:
+            break
+        await asyncio.sleep(0.05)
     task.cancel()  # like kill -9: no final snapshot, acks maybe in flight
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -371,3 +375,48 @@ async def test_nats_killed_mid_burst_every_command_is_answered_once(
     # NATS is down 0.5 s; the rest of the burst takes ~1 s. Lost acknowledgements used to
     # stall the appends 10 s (their timeout).
     assert killed_to_done < 5.0
+
+
+async def test_a_periodic_snapshot_does_not_hold_the_commands_up(bus: JetStreamBus, tmp_path: Path) -> None:
+    """The state is taken between two commands and written later, once the answers up to it
+    are stored: the engine applies the rest meanwhile, and the file holds exactly the state
+    at its sequence."""
+    import threading
+
+    bodies = _batches(seed=3, n_batches=80, size=20)
+    release = threading.Event()
+    written: list[tuple[int, int]] = []  # (snapshot seq, answers known stored when written)
+
+    class SlowDisk(SnapshotStore):
+        def write(self, seq: int, contents: tuple[bytes, bytes]) -> Path:
+            release.wait(10)  # (the writer's thread: a disk that takes its time)
+            written.append((seq, service._stored))
+            return super().write(seq, contents)
+
+    store = SlowDisk(tmp_path, keep=10)
+    service = EngineService(bus, store, EngineConfig(snapshot_every=20))
+    await _publish(bus, bodies)
+    task = asyncio.create_task(service.run())
+    try:
+        await _until_applied(service, len(bodies))  # every command, with the first write held
+        assert written == []
+        release.set()
+        for _ in range(200):
+            if written:
+                break
+            await asyncio.sleep(0.05)
+        snap = store.latest()
+        assert snap is not None and written
+        first_seq, stored_then = written[0]
+        assert stored_then >= first_seq  # (one answer per command on a fresh event stream)
+        oracle = MatchingEngine()
+        for body in bodies[:first_seq]:
+            oracle.apply_batch(body)
+        taken = store.latest(max_seq=first_seq)
+        assert taken is not None and taken.seq == first_seq
+        assert taken.state_hash == oracle.state_hash()
+    finally:
+        release.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
