@@ -433,7 +433,7 @@ class _DirectQueue(asyncio.Queue[Record | None]):
         if dseq != jsi._dseq or core._max_msgs > 0:
             return False  # nats-py re-creates the consumer from where it was
         size = len(data)
-        if core._pending_bytes_limit > 0 and core._pending_size + size >= core._pending_bytes_limit:
+        if self.full() or (core._pending_bytes_limit > 0 and core._pending_size + size >= core._pending_bytes_limit):
             return False  # nats-py reports the slow consumer
         stats = core._conn.stats
         stats["in_msgs"] += 1

@@ -93,7 +93,7 @@ class FastParser(Parser):
                 elif kind == "err":
                     await nc._process_err(*args)
                 elif kind == "info":
-                    await nc._process_info(*args)
+                    await nc._process_info(json.loads(args[0]))
                 else:
                     pos = len(buf)  # (nothing is left for a reconnect to trip over again)
                     raise ProtocolError(*args)
@@ -119,7 +119,8 @@ class FastParser(Parser):
         """Handle operations from ``pos`` on while none needs waiting; return where it
         stopped, and the operation found there that needs nats-py (its kind, where the next
         one starts, its arguments), or None at the end of the buffer or an operation whose
-        bytes are not all here yet."""
+        bytes are not all here yet. It raises nothing of its own (it runs in the connection's
+        ``data_received``): a malformed line is an operation of kind "bad", raised by ``parse``."""
         end = len(buf)
         direct = self._direct
         subs = self.nc._subs if direct else None
@@ -174,7 +175,7 @@ class FastParser(Parser):
                 text = line[4:].strip()
                 return pos, ("err", nxt, (text.decode().lower() if text else "",))
             if line.startswith(b"INFO") and line[4:5].isspace() and line[5:].strip():
-                return pos, ("info", nxt, (json.loads(line[4:].strip().decode()),))
+                return pos, ("info", nxt, (line[4:].strip().decode(),))  # (parsed by ``parse``)
             return pos, ("bad", end, ("nats: unknown protocol",))
         return pos, None
 
