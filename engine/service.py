@@ -323,9 +323,9 @@ class EngineService:
 
     def step_now(self, record: Record) -> bool:
         """``step`` from a plain callback (the bus's ``direct`` handler): the command is
-        applied and its answer published now, or, when that would need waiting (a snapshot is
-        due, too many acknowledgements outstanding, the chain already failed), nothing is done
-        and False is returned: ``step`` takes it. A failure stops ``run`` (``_fail``)."""
+        applied and its answer published now, or, when that would need waiting (too many
+        acknowledgements outstanding, the chain already failed), nothing is done and False is
+        returned: ``step`` takes it. A failure stops ``run`` (``_fail``)."""
         seq = record.seq
         if seq <= self.applied_seq:
             return True
@@ -340,14 +340,8 @@ class EngineService:
             except Exception as exc:  # what step would raise: run stops with it (restart recovers)
                 self._fail(exc)
                 return True
-        if self._snapshot_due(self._since_snapshot):
-            self._snapshot_soon()
+        self._snapshot_if_due()
         return True
-
-    def _snapshot_due(self, since: int) -> bool:
-        return since >= self.config.snapshot_every or (
-            time.monotonic() - self._snapshot_at >= self.config.snapshot_interval_s
-        )
 
     async def step(self, seq: int, payload: bytes) -> None:
         """Apply one command record (and publish its answer unless already published)."""
@@ -357,8 +351,7 @@ class EngineService:
         if seq > self.answered_seq:
             await self._publish(answer)
             self._answered(seq, answer)
-        if self._snapshot_due(self._since_snapshot):
-            self._snapshot_soon()
+        self._snapshot_if_due()
 
     def _apply(self, seq: int, payload: bytes) -> Envelope:
         answer = self._apply_record(seq, payload)
@@ -374,32 +367,44 @@ class EngineService:
         if self.on_answer is not None:
             self.on_answer(self._evt_last, answer)
 
-    def _snapshot_soon(self) -> None:
-        """A periodic snapshot that does not hold the commands up: the state is taken now, in
-        memory (``SnapshotStore.capture``, a few ms), and written (with its fsync) by a task
-        once every answer published so far is known stored, which a snapshot must not claim
-        before (a restart from it would not publish those answers again). Meanwhile the
-        engine goes on. Before, ``step`` waited for the acknowledgements, the write and the
-        fsync (a few ms on this machine's disk alone, more under load) with every order
-        behind it (``bench/results/e2e-snapshots-off-the-order-path-*.json``). One at a time:
-        while one is being written, the next waits for the next command."""
-        if self.applied_seq == 0 or (self._writing is not None and not self._writing.done()):
+    def _snapshot_if_due(self) -> None:
+        """A periodic snapshot (``snapshot_every`` records or ``snapshot_interval_s``) that
+        does not hold the commands up: the state is taken now, in memory (``_capture``, a few
+        ms), and written (with its fsync) by a task once every answer published so far is
+        known stored, which a snapshot must not claim before (a restart from it would not
+        publish those answers again). Meanwhile the engine goes on. Before, ``step`` waited
+        for the acknowledgements, the write and the fsync (a few ms on this machine's disk
+        alone, more under load) with every order behind it
+        (``bench/results/e2e-snapshots-off-the-order-path-*.json``). One at a time: while one
+        is being written, the next waits for the next command."""
+        if not (
+            self._since_snapshot >= self.config.snapshot_every
+            or time.monotonic() - self._snapshot_at >= self.config.snapshot_interval_s
+        ) or self.applied_seq == 0 or (self._writing is not None and not self._writing.done()):
             return
-        seq = self.applied_seq
-        contents = self.snapshots.capture(seq, self.engine, self._stream)
+        seq, contents = self._capture()
+        self._writing = asyncio.ensure_future(self._write_snapshot(seq, contents, self._evt_last))
+
+    def _capture(self) -> tuple[int, tuple[bytes, bytes]]:
+        """The state as of ``applied_seq``, for a snapshot file; the periodic count starts again."""
         self._since_snapshot = 0
         self._snapshot_at = time.monotonic()
-        self._writing = asyncio.ensure_future(self._write_snapshot(seq, contents, self._evt_last))
+        return self.applied_seq, self.snapshots.capture(self.applied_seq, self.engine, self._stream)
 
     async def _write_snapshot(self, seq: int, contents: tuple[bytes, bytes], answers: int) -> None:
         try:
             await self._until_stored(answers)
-            path = await asyncio.to_thread(self.snapshots.write, seq, contents)
+            await self._write_file(seq, contents)
         except Exception as exc:  # (a failed publish stops the engine on its own; the next one tries again)
             log.warning("snapshot not written", seq=seq, error=repr(exc))
-            return
+
+    async def _write_file(self, seq: int, contents: tuple[bytes, bytes]) -> Path:
+        # (in a thread: the event loop goes on meanwhile; in the gateway's process, its FIX
+        # sessions do)
+        path = await asyncio.to_thread(self.snapshots.write, seq, contents)
         SNAPSHOTS.inc()
         log.info("snapshot written", seq=seq, path=str(path))
+        return path
 
     async def snapshot(self) -> Path | None:
         """A snapshot now, waited for: every answer known stored, then the file written."""
@@ -409,15 +414,7 @@ class EngineService:
         await self.flush()
         if self.applied_seq == 0:
             return None
-        # The file is written and fsynced in a thread, so the event loop goes on meanwhile (in
-        # the gateway's process, its FIX sessions do); the engine is not touched until this
-        # returns (step() awaits it).
-        path = await asyncio.to_thread(self.snapshots.save, self.applied_seq, self.engine, self._stream)
-        self._since_snapshot = 0
-        self._snapshot_at = time.monotonic()
-        SNAPSHOTS.inc()
-        log.info("snapshot written", seq=self.applied_seq, path=str(path))
-        return path
+        return await self._write_file(*self._capture())
 
     async def run(self) -> None:
         """Recover, then apply commands as they come until a publish fails (raises)."""

@@ -34,9 +34,6 @@ class SnapshotStore(SnapshotFiles):
         super().__init__(directory, f"engine-{shard}-", keep)
         self.shard = shard
 
-    def save(self, seq: int, engine: MatchingEngine, stream: int = 0) -> Path:
-        return self.write(seq, self.capture(seq, engine, stream))
-
     @staticmethod
     def capture(seq: int, engine: MatchingEngine, stream: int = 0) -> tuple[bytes, bytes]:
         """The file's contents for the engine's state now (in memory; a few ms for a book of

@@ -99,6 +99,14 @@ def _stream_seq(reply: str) -> int:
     return int(tokens[5] if len(tokens) == 9 else tokens[Msg.Ack.StreamSeq])
 
 
+def _parser(nc: Client) -> FastParser:
+    """The bus's parser in ``nc`` (``JetStreamBus.connect`` installs it before connecting)."""
+    parser = nc._ps
+    if not isinstance(parser, FastParser):
+        raise TypeError("a client made by JetStreamBus.connect is needed (the bus's protocol parser)")
+    return parser
+
+
 def _put_end(queue: _DirectQueue) -> None:
     with contextlib.suppress(asyncio.QueueFull):
         queue.put_nowait(None)
@@ -155,24 +163,17 @@ class _AckMux:
             return
         prefix = f"{self._nc._inbox_prefix.decode()}.{self._nc._nuid.next().decode()}."
         sub = await self._nc.subscribe(prefix + "*")
-        # Each reply is handled as nats-py parses it, not queued for a task: with a callback
-        # nats-py wakes the subscription's task once per acknowledgement, one more turn of
-        # the event loop for every command batch (bench/results/e2e-ack-sync-hpub-*.json).
-        # With the bus's parser the reply does not even become a ``Msg`` (``_on_raw_reply``).
-        sub._pending_queue = _ReplySink(self._on_reply, sub)  # type: ignore[assignment]
-        parser = self._nc._ps
-        if isinstance(parser, FastParser):
-            parser.add_direct(sub, self._on_raw_reply)
+        # Each reply is handled as the bus's parser reads it: not queued for a task (with a
+        # callback nats-py wakes the subscription's task once per acknowledgement, one more
+        # turn of the event loop for every command batch: bench/results/e2e-ack-sync-hpub-*.json),
+        # and not made a ``Msg`` first.
+        _parser(self._nc).add_direct(sub, self._on_reply)
         self._prefix = prefix
         self._prefix_b = prefix.encode()
 
-    def _on_reply(self, msg: Msg) -> None:
-        status = msg.headers.get("Status") if msg.headers else None
-        self._settle(msg.subject[len(self._prefix):], status == "503", msg.data)
-
-    def _on_raw_reply(self, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
-        """``_on_reply`` as the parser reads it (``FastParser.add_direct``), with nats-py's
-        count of incoming messages."""
+    def _on_reply(self, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
+        """A reply as ``FastParser`` reads it (``add_direct``), with nats-py's count of
+        incoming messages; taken, always."""
         stats = self._nc.stats
         stats["in_msgs"] += 1
         stats["in_bytes"] += len(data)
@@ -229,35 +230,6 @@ class _PubAck(msgspec.Struct):
 
 
 _PUB_ACK = msgspec.json.Decoder(_PubAck)
-
-
-class _ReplySink:
-    """Stands in for the reply subscription's message queue: nats-py puts each reply here
-    as it parses it, and the reply is handled at once. Nothing raises into nats-py's read
-    loop (an exception there would drop the connection)."""
-
-    def __init__(self, handle: Callable[[Msg], None], sub: Any) -> None:
-        self._handle = handle
-        self._sub = sub
-
-    def put_nowait(self, msg: Msg) -> None:
-        self._sub._pending_size -= len(msg.data)  # (nats-py's slow-consumer accounting)
-        try:
-            self._handle(msg)
-        except Exception:
-            log.exception("JetStream reply not handled", subject=msg.subject)
-
-    def qsize(self) -> int:
-        return 0
-
-    def empty(self) -> bool:
-        return True
-
-    def task_done(self) -> None:
-        pass
-
-    async def join(self) -> None:
-        pass
 
 
 _HDR_LINE = b"NATS/1.0\r\n"
@@ -711,9 +683,8 @@ class JetStreamBus:
         # hands records to it while this reader waits (``_DirectQueue``).
         # Unsubscribing (or closing the connection) ends the iteration, as with ``messages``.
         queue = _DirectQueue(sub, self._writer, direct, max(1, start_seq) - 1)
-        parser = self._nc._ps
-        if isinstance(parser, FastParser):
-            parser.add_direct(sub._sub, queue.deliver)
+        parser = _parser(self._nc)
+        parser.add_direct(sub._sub, queue.deliver)
         ended: asyncio.Future[bool] = sub.messages._unsubscribed_future  # type: ignore[attr-defined]
         ended.add_done_callback(lambda _: _put_end(queue))
         try:
@@ -728,8 +699,7 @@ class JetStreamBus:
                 yield record
                 queue.answer_flow_control()  # the record is processed: ask for more
         finally:
-            if isinstance(parser, FastParser):
-                parser.remove_direct(sub._sub)
+            parser.remove_direct(sub._sub)
             self._readers.discard(sub)
             try:
                 await sub.unsubscribe()

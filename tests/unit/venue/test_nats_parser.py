@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -77,45 +78,60 @@ def cut(stream: bytes, points: list[int]) -> list[bytes]:
     return [stream[a:b] for a, b in zip([0, *marks], [*marks, len(stream)], strict=True)]
 
 
+@st.composite
+def reads(draw: st.DrawFn, ops: int = 12, cuts: int = 8) -> list[bytes]:
+    """A protocol stream of random operations, cut into reads at random places."""
+    stream = b"".join(draw(st.lists(operation(), max_size=ops)))
+    return cut(stream, draw(st.lists(st.integers(0, 10_000), max_size=cuts)))
+
+
 async def feed(parser: Parser, chunks: list[bytes]) -> None:
     for chunk in chunks:
         await parser.parse(chunk)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(operation(), max_size=12), st.lists(st.integers(0, 10_000), max_size=8))
-def test_the_same_calls_as_nats_py_wherever_the_reads_end(ops: list[bytes], points: list[int]) -> None:
-    stream = b"".join(ops)
-    chunks = cut(stream, points)
-    theirs, ours = Recorder(), Recorder()
+def nats_py_calls(chunks: list[bytes]) -> list[tuple[Any, ...]]:
+    """What nats-py's own parser calls on the client for these reads."""
+    theirs = Recorder()
     asyncio.run(feed(Parser(theirs), chunks))
+    return theirs.calls
+
+
+def even_taker(into: list[tuple[Any, ...]]) -> Callable[[bytes, bytes, bytes, bytes | None], bool]:
+    """A direct handler for sid 7 that takes messages of even length (into ``into``, as the
+    client would record them) and declines the others."""
+
+    def handler(subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
+        if len(data) % 2:
+            return False
+        into.append(("msg", 7, subject, reply, data, hdr))
+        return True
+
+    return handler
+
+
+@settings(max_examples=300, deadline=None)
+@given(reads())
+def test_the_same_calls_as_nats_py_wherever_the_reads_end(chunks: list[bytes]) -> None:
+    ours = Recorder()
     asyncio.run(feed(FastParser(ours), chunks))
-    assert ours.calls == theirs.calls
+    assert ours.calls == nats_py_calls(chunks)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(operation(), max_size=12), st.lists(st.integers(0, 10_000), max_size=8))
-def test_a_direct_handler_takes_what_it_accepts_and_nothing_else(ops: list[bytes], points: list[int]) -> None:
-    stream = b"".join(ops)
-    chunks = cut(stream, points)
-    theirs, ours = Recorder(), Recorder()
-    asyncio.run(feed(Parser(theirs), chunks))
+@given(reads())
+def test_a_direct_handler_takes_what_it_accepts_and_nothing_else(chunks: list[bytes]) -> None:
+    theirs = nats_py_calls(chunks)
+    ours = Recorder()
     sub = object()
     ours._subs = {7: sub, 8: object()}
     taken: list[tuple[Any, ...]] = []
-
-    def handler(subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
-        if len(data) % 2:  # declines every message of odd length
-            return False
-        taken.append(("msg", 7, subject, reply, data, hdr))
-        return True
-
     parser = FastParser(ours)
-    parser.add_direct(sub, handler)
+    parser.add_direct(sub, even_taker(taken))
     asyncio.run(feed(parser, chunks))
-    expected_taken = [c for c in theirs.calls if c[0] == "msg" and c[1] == 7 and len(c[4]) % 2 == 0]
+    expected_taken = [c for c in theirs if c[0] == "msg" and c[1] == 7 and len(c[4]) % 2 == 0]
     assert taken == expected_taken
-    assert ours.calls == [c for c in theirs.calls if c not in expected_taken or c[1] != 7]
+    assert ours.calls == [c for c in theirs if c not in expected_taken or c[1] != 7]
 
 
 def test_a_handler_follows_its_subscription_to_a_new_sid() -> None:
@@ -185,23 +201,12 @@ async def read_like_nats_py(parser: FastParser, chunks: list[bytes]) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(operation(), max_size=14), st.lists(st.integers(0, 10_000), max_size=10))
-def test_taken_inline_in_the_same_order_as_nats_py_reads_it(ops: list[bytes], points: list[int]) -> None:
-    stream = b"".join(ops)
-    chunks = cut(stream, points)
-    theirs = Recorder()
-    asyncio.run(feed(Parser(theirs), chunks))
+@given(reads(ops=14, cuts=10))
+def test_taken_inline_in_the_same_order_as_nats_py_reads_it(chunks: list[bytes]) -> None:
     ours = YieldingRecorder()
     sub = object()
     ours._subs = {7: sub}
-
-    def handler(subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> bool:
-        if len(data) % 2:
-            return False
-        ours.calls.append(("msg", 7, subject, reply, data, hdr))  # (in the same list: the order counts)
-        return True
-
     parser = FastParser(ours)
-    parser.add_direct(sub, handler)
+    parser.add_direct(sub, even_taker(ours.calls))  # (in the same list: the order counts)
     asyncio.run(read_like_nats_py(parser, chunks))
-    assert ours.calls == theirs.calls
+    assert ours.calls == nats_py_calls(chunks)
