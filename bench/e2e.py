@@ -112,12 +112,12 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.machine import probe
-from venue.scheduling import describe, enter_realtime
+from venue.scheduling import HALTPOLL_NS, describe, enter_realtime, guest_halt_poll_ns
 
 if TYPE_CHECKING:
     from bench._fixload import Phase
@@ -707,6 +707,7 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
                 "from_write_ns": r["from_write_ns"],
                 "send_lag_ns": r["send_lag_ns"],
                 "trace": r["trace"],
+                "trace_origin_ns": t0 + int(measure_from * interval),
             })
             continue
         i = wakeups = 0
@@ -747,6 +748,7 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
             "from_write_ns": [lat for sched, lat, _ in load.from_write if sched >= m0],
             "send_lag_ns": [lag for sched, _, lag in load.from_write if sched >= m0],
             "trace": [(t - lat - m0, lat) for t, lat in load.acks if t - lat >= m0] if plan["trace"] else [],
+            "trace_origin_ns": m0,
         })
     out["reject_texts"] = load.reject_texts
     out["fills"] = load.fills
@@ -1254,9 +1256,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "realtime_budget": rt_watch[k],  # --watch-rt (None: not asked for, or not readable)
         })
     if args.trace:  # every measured order of the first latency phase, in scheduled order
-        rows = sorted((sched, i, lat) for i in sorted(done) for sched, lat in done[i]["latency"][0]["trace"])
-        Path(args.trace).write_text("client,scheduled_ms,latency_us\n" + "".join(
-            f"{i},{sched / 1e6:.3f},{lat / 1e3:.1f}\n" for sched, i, lat in rows))
+        # (monotonic_ms: the scheduled time on CLOCK_MONOTONIC, to line up with other traces,
+        # e.g. `perf record -k CLOCK_MONOTONIC`)
+        rows = sorted((sched, i, lat, done[i]["latency"][0]["trace_origin_ns"] + sched)
+                      for i in sorted(done) for sched, lat in done[i]["latency"][0]["trace"])
+        Path(args.trace).write_text("client,scheduled_ms,latency_us,monotonic_ms\n" + "".join(
+            f"{i},{sched / 1e6:.3f},{lat / 1e3:.1f},{mono / 1e6:.3f}\n" for sched, i, lat, mono in rows))
     orders = sum(t["orders"] for t in thr)
     thr_lat = sorted(x for t in thr for x in t["latency_ns"])
     out = {
@@ -1322,6 +1327,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def guest_halt_polling(ns: int | None) -> Iterator[None]:
+    """``--guest-halt-poll-ns``: the VM's idle polling window for the run, the machine's own
+    value back afterwards (venue/scheduling.py; docs/architecture.md, session 16). None, or a machine without the setting: nothing changes."""
+    before = guest_halt_poll_ns()
+    if ns is None or before is None or ns == before:
+        yield
+        return
+    HALTPOLL_NS.write_text(str(ns))
+    try:
+        yield
+    finally:
+        HALTPOLL_NS.write_text(str(before))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.e2e")
     p.add_argument("--json", action="store_true", help="print the JSON result (default: also a summary)")
@@ -1344,6 +1364,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--latency-client-priority", type=int, default=0,
                    help="the load clients' SCHED_FIFO priority in the latency phases; 0 (the default): normal, "
                         "so that they do not share the kernel's realtime budget with the venue's order path")
+    p.add_argument("--guest-halt-poll-ns", type=int, default=None,
+                   help="in a VM with the haltpoll cpuidle driver: its guest_halt_poll_ns for the run (root; the "
+                        "machine's value is restored after); default: leave the machine as it is")
     p.add_argument("--pacing", choices=["exact", "ms"], default="exact",
                    help="latency phases: wake at each order's scheduled time (a timerfd), or every >= 1 ms (uvloop's timers)")
     p.add_argument("--client", choices=["c", "python"], default="c",
@@ -1363,7 +1386,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.warmup, args.duration, args.lat_warmup, args.lat_duration = 2.0, 8.0, 1.0, 8.0
-    result = run(args)
+    with guest_halt_polling(args.guest_halt_poll_ns):
+        result = run(args)
+        result["env"]["guest_halt_poll_ns"] = guest_halt_poll_ns()  # (None: not a haltpoll VM)
     text = json.dumps(result, indent=2)
     print(text if args.json else json.dumps({k: result[k] for k in ("orders_per_sec", "latency_us", "latency_from_write_us", "rate", "rejects")}))
     if args.out:
