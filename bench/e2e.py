@@ -65,7 +65,8 @@ than ``--max-resting`` resting orders (2,000) it cancels the oldest. That is wel
 throughput window, so the cancels aim at orders long at rest, deep in the book: with fewer
 resting orders than orders in flight, the client cancelled orders a fill was already racing
 (two thirds of its cancels were rejected as too late). ``--trace PATH`` writes every
-measured order of the first latency phase (scheduled time, latency) as CSV. Accounts get large deposits in
+measured order of the first latency phase (scheduled time, latency, and the scheduled time on
+CLOCK_MONOTONIC to line up with `perf record -k CLOCK_MONOTONIC`) as CSV. Accounts get large deposits in
 the temporary config so funds never run out. ``fix.store`` is postgres (the default and the
 headline figure) unless ``--store memory``; the engine runs in the gateway's process (the
 default ``engine.in_gateway``) unless ``--engine-service``. ``--code DIR`` runs the venue from another source
@@ -112,12 +113,12 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.machine import probe
-from venue.scheduling import HALTPOLL_NS, describe, enter_realtime, guest_halt_poll_ns
+from bench.machine import guest_halt_poll_ns, guest_halt_polling, probe
+from venue.scheduling import describe, enter_realtime
 
 if TYPE_CHECKING:
     from bench._fixload import Phase
@@ -688,6 +689,7 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
         if in_c:
             fd = await conn.socket_to_lend()
         t0 = time.perf_counter_ns() + int(idx * interval / plan["clients"])  # clients interleave
+        m0 = t0 + int(measure_from * interval)  # the first measured order's scheduled time
         if in_c:  # the same loop, drain(15) and feed, in C, blocking this process meanwhile
             ru0 = resource.getrusage(resource.RUSAGE_SELF)
             r = latency_phase_c(load, fd, t0, interval, total, measure_from, plan["trace"])
@@ -707,7 +709,7 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
                 "from_write_ns": r["from_write_ns"],
                 "send_lag_ns": r["send_lag_ns"],
                 "trace": r["trace"],
-                "trace_origin_ns": t0 + int(measure_from * interval),
+                "trace_origin_ns": m0,
             })
             continue
         i = wakeups = 0
@@ -734,7 +736,6 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
         late = time.perf_counter_ns() - (t0 + int(total * interval))
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         await drain(15)
-        m0 = t0 + int(measure_from * interval)
         out["latency"].append({
             "sent": total,
             "measured": total - measure_from,
@@ -1325,21 +1326,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         out["env"]["tmp"] = str(tmp)
     return out
-
-
-@contextlib.contextmanager
-def guest_halt_polling(ns: int | None) -> Iterator[None]:
-    """``--guest-halt-poll-ns``: the VM's idle polling window for the run, the machine's own
-    value back afterwards (venue/scheduling.py; docs/architecture.md, session 16). None, or a machine without the setting: nothing changes."""
-    before = guest_halt_poll_ns()
-    if ns is None or before is None or ns == before:
-        yield
-        return
-    HALTPOLL_NS.write_text(str(ns))
-    try:
-        yield
-    finally:
-        HALTPOLL_NS.write_text(str(before))
 
 
 def main(argv: list[str] | None = None) -> int:

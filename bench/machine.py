@@ -16,9 +16,12 @@ machine:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import socket
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from bench.bus import _pct
@@ -130,3 +133,38 @@ if __name__ == "__main__":
     import json
 
     print(json.dumps(probe(), indent=2))
+
+
+# A virtual machine's idle CPU halts; the next wake-up onto it (an IPI) has the hypervisor
+# run the vCPU again first. Guest halt polling (cpuidle driver "haltpoll") spins up to
+# ``guest_halt_poll_ns`` in the guest before halting, so a wake-up that comes soon after
+# the CPU went idle finds it running. bench.e2e --guest-halt-poll-ns sets it for a run
+# (``guest_halt_polling``; docs/architecture.md, session 16: measured, not adopted).
+HALTPOLL_DRIVER = Path("/sys/devices/system/cpu/cpuidle/current_driver")
+HALTPOLL_NS = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+
+
+def guest_halt_poll_ns(driver: Path = HALTPOLL_DRIVER, setting: Path = HALTPOLL_NS) -> int | None:
+    """The guest's idle polling window in ns, or None where the host has none to set (not
+    a VM with the haltpoll cpuidle driver, or not readable)."""
+    try:
+        if driver.read_text().strip() != "haltpoll":
+            return None
+        return int(setting.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def guest_halt_polling(ns: int | None) -> Iterator[None]:
+    """The VM's idle polling window ``ns`` for the ``with`` block, the machine's own value
+    back afterwards. None, or a machine without the setting: nothing changes."""
+    before = guest_halt_poll_ns()
+    if ns is None or before is None or ns == before:
+        yield
+        return
+    HALTPOLL_NS.write_text(str(ns))
+    try:
+        yield
+    finally:
+        HALTPOLL_NS.write_text(str(before))

@@ -24,7 +24,6 @@ starts is realtime.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 # The services whose event loop is on every order's path.
 ORDER_PATH_SERVICES = frozenset({"gateway", "engine"})
@@ -59,24 +58,3 @@ def describe(pid: int) -> str:
     if policy == os.SCHED_RR:
         return f"realtime (RR {priority})"
     return "normal"
-
-
-# A virtual machine's idle CPU halts; the next wake-up onto it (an IPI) has the hypervisor
-# run the vCPU again first. Guest halt polling (cpuidle driver "haltpoll") spins up to
-# ``guest_halt_poll_ns`` in the guest before halting, so a wake-up that comes soon after
-# the CPU went idle finds it running. bench.e2e --guest-halt-poll-ns sets it for a run
-# (docs/architecture.md, session 16: measured, not adopted).
-HALTPOLL_DRIVER = Path("/sys/devices/system/cpu/cpuidle/current_driver")
-HALTPOLL_NS = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
-
-
-def guest_halt_poll_ns(driver: Path = HALTPOLL_DRIVER, setting: Path = HALTPOLL_NS) -> int | None:
-    """The guest's idle polling window in ns, or None where the host has none to set (not
-    a VM with the haltpoll cpuidle driver, or not readable)."""
-    try:
-        if driver.read_text().strip() != "haltpoll":
-            return None
-        return int(setting.read_text().strip())
-    except (OSError, ValueError):
-        return None
-

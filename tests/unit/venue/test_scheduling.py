@@ -6,13 +6,12 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from venue.config import ConfigError, load_config
-from venue.scheduling import describe, enter_realtime, guest_halt_poll_ns
+from venue.scheduling import describe, enter_realtime
 
 privileged = pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root or CAP_SYS_NICE here")
 
@@ -71,24 +70,3 @@ def test_scheduling_config(tmp_path: Any) -> None:
     path.write_text('[scheduling]\norder_path = "fast"\n')
     with pytest.raises(ConfigError, match="order_path"):
         load_config(path, env={})
-
-
-def _cpuidle(tmp_path: Path, driver: str, poll_ns: str | None) -> tuple[Path, Path]:
-    tmp_path.mkdir()
-    d, s = tmp_path / "current_driver", tmp_path / "guest_halt_poll_ns"
-    d.write_text(driver + "\n")
-    if poll_ns is not None:
-        s.write_text(poll_ns + "\n")
-    return d, s
-
-
-def test_guest_halt_poll_ns_only_for_a_vm_with_the_haltpoll_driver(tmp_path: Path) -> None:
-    halts = _cpuidle(tmp_path / "a", "haltpoll", "0")
-    assert guest_halt_poll_ns(*halts) == 0
-
-    polls = _cpuidle(tmp_path / "b", "haltpoll", "200000")
-    assert guest_halt_poll_ns(*polls) == 200_000
-    for other in (_cpuidle(tmp_path / "c", "intel_idle", None), _cpuidle(tmp_path / "d", "haltpoll", None),
-                  _cpuidle(tmp_path / "e", "haltpoll", "garbage")):
-        assert guest_halt_poll_ns(*other) is None
-    assert guest_halt_poll_ns(tmp_path / "missing", tmp_path / "missing") is None
