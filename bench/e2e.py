@@ -89,6 +89,12 @@ report), which is the conservative side; ``latency_from_write_us`` leaves it out
 ``env.scheduling`` in the result says what the kernel actually gave each process in the
 throughput phase (realtime is refused without root or CAP_SYS_NICE), and
 ``env.scheduling_latency_clients`` the clients' in the first latency phase.
+
+``--pin gateway=0,nats=0,postgres=1,writer=1,clients=1`` (an experiment tool, default off)
+sets the CPU affinity of every thread of the named components for the whole run (CPUs of one
+component joined by ``+``); what was pinned is in ``env.pin``. On the 2026-12-04 machine,
+where a wake-up across CPUs is dear, the gateway and nats-server on one CPU used 0.3 cores
+less at 5,000 orders/s, and the latency was worse: docs/architecture.md, session 17.
 """
 
 from __future__ import annotations
@@ -856,6 +862,56 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+PIN_COMPONENTS = ("gateway", "engine", "writer", "nats", "postgres", "clients")
+
+
+def parse_pin(spec: str) -> dict[str, frozenset[int]]:
+    """``--pin``'s value: ``gateway=0,nats=0,postgres=1,writer=1,clients=1`` (CPUs of one
+    component joined by ``+``: ``clients=0+1``) -> component -> CPU set."""
+    out: dict[str, frozenset[int]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, cpus = part.partition("=")
+        if not sep or name not in PIN_COMPONENTS:
+            raise ValueError(f"--pin: {part!r} is not COMPONENT=CPU[+CPU...] (components: {', '.join(PIN_COMPONENTS)})")
+        try:
+            cpu_set = frozenset(int(c) for c in cpus.split("+"))
+        except ValueError:
+            raise ValueError(f"--pin: {part!r}: CPUs are numbers joined by '+'") from None
+        if min(cpu_set) < 0:
+            raise ValueError(f"--pin: {part!r}: no such CPU")
+        out[name] = cpu_set
+    return out
+
+
+def pin_components(roots: list[int], tmp: Path, pins: dict[str, frozenset[int]]) -> dict[str, int]:
+    """Set the CPU affinity of every thread of the pinned components' processes (the process
+    tree from ``roots``, labelled as in the CPU accounting); threads and processes they start
+    later inherit it. Returns the threads pinned per component."""
+    table = _proc_table()
+    roots = roots + [pid for pid, (_, cmd, _) in table.items() if str(tmp) in cmd]  # daemonised postgres
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    seen: set[int] = set()
+    stack, out = list(roots), dict[str, int]()
+    while stack:
+        pid = stack.pop()
+        if pid in seen or pid not in table:
+            continue
+        seen.add(pid)
+        stack += children.get(pid, [])
+        label = _label(table[pid][1])
+        cpus = pins.get(label)
+        if cpus is None:
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                    os.sched_setaffinity(int(tid), cpus)
+                    out[label] = out.get(label, 0) + 1
+    return out
+
+
 # ----------------------------------------------------------------------------- venue
 
 
@@ -1143,6 +1199,7 @@ def client_kind(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     client = client_kind(args)
+    pins = parse_pin(args.pin) if args.pin else {}
     tmp = Path(tempfile.mkdtemp(prefix="venue-e2e-"))
     cfg, fix_port, sessions = make_config(tmp, args.store, args.sessions, args.engine_service, args.order_path)
     load_before = os.getloadavg()
@@ -1166,6 +1223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for c in clients:
             c.start()
         roots = [proc.pid] + [c.pid for c in clients if c.pid]
+        pinned = pin_components(roots, tmp, pins) if pins else {}
 
         def barrier(phase: str) -> None:
             got = 0
@@ -1196,6 +1254,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rt_watch: list[dict[str, Any] | None] = []
         for _ in rates:
             settles.append(settle_writer(tmp, args.settle_timeout))
+            if pins:  # (processes started since: PostgreSQL's backends inherit the postmaster's)
+                pin_components(roots, tmp, pins)
             barrier("latency")
             time.sleep(0.5 + args.lat_warmup)
             if not lat_cpu:
@@ -1310,6 +1370,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "scheduling_latency_clients": latency_scheduling,
             "client_priority": args.client_priority, "latency_client_priority": args.latency_client_priority,
             "cpus": os.cpu_count(),
+            "pin": {"spec": args.pin, "threads": pinned} if args.pin else None,
             "machine": machine,  # bench/machine.py: what a message between processes costs here
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_after": [round(x, 2) for x in load_after],
@@ -1359,6 +1420,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="latency phases with --pacing exact: the load client's loop in C (bench._fixload) or in Python (asyncio)")
     p.add_argument("--max-resting", type=int, default=2000,
                    help="resting orders per client before it cancels the oldest (keep it well above --window)")
+    p.add_argument("--pin", default="",
+                   help="experiment: CPU affinity per component for the whole run, e.g. "
+                        "gateway=0,nats=0,postgres=1,writer=1,clients=1 (see the module docs)")
     p.add_argument("--code", help="source tree to run the venue from (PYTHONPATH)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     p.add_argument("--out", help="also write the JSON here")
