@@ -60,6 +60,10 @@ class BusConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True)
     storage: Literal["file", "memory"] = "file"
     duplicate_window_s: float = 120.0
     connect_timeout_s: float = 5.0
+    # After a turn's publishes are written, the process sleeps this long before its event loop
+    # looks for input again: the server's replies (and a gateway's next orders) are then read
+    # in one go instead of each waking the process from another CPU (TurnWriter). 0: off.
+    write_nap_us: float = 100.0
 
 
 class DatabaseConfig(_Section, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -289,6 +293,8 @@ def _check(config: Config) -> None:
         taken[port] = port_key
     if not 0 <= config.fix.gateway_id < OPERATOR_ID:
         raise ConfigError(f"fix.gateway_id must be 0..{OPERATOR_ID - 1} ({OPERATOR_ID} is reserved for operator tools)")
+    if not 0 <= config.bus.write_nap_us <= 2000:
+        raise ConfigError("bus.write_nap_us must be in [0, 2000] (microseconds; 0: off)")
     if not 0 < config.fix.store_flush_ms <= 1000:
         raise ConfigError("fix.store_flush_ms must be in (0, 1000]")
     if config.fix.store_memory_messages < 1:

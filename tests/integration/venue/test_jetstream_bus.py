@@ -195,3 +195,33 @@ async def test_records_and_acknowledgements_skip_nats_py_message_objects(nats_ur
         assert not [d for d in seen if d.startswith(b'{"stream"')]  # no acknowledgement
         # and the reads that held only those were taken as they came, not by nats-py's read loop
         assert reads["inline"] > 0 and reads["read loop"] <= reads["inline"] / 2, reads
+
+
+async def test_after_a_write_the_process_naps_once_per_turn_and_reads_the_replies_then(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from venue.bus import jetstream
+
+    naps: list[float] = []
+    sleep = time.sleep
+
+    def recorded(seconds: float) -> None:
+        naps.append(seconds)
+        sleep(seconds)
+
+    monkeypatch.setattr(jetstream.time, "sleep", recorded)
+    async with isolated_bus(nats_url, isolated_bus_config("N", storage="memory", write_nap_us=2000)) as bus:
+        started = time.perf_counter()
+        futures = [bus.append_soon(StreamKind.COMMANDS, b"%d" % i) for i in range(3)]  # one turn: one write
+        seqs = await asyncio.gather(*futures)
+        assert seqs == [seqs[0], seqs[0] + 1, seqs[0] + 2]
+        assert naps == [0.002]  # one nap for the turn's one write, before the replies were read
+        assert time.perf_counter() - started >= 0.002
+        assert await bus.append_soon(StreamKind.COMMANDS, b"again") == seqs[0] + 3
+        assert naps == [0.002, 0.002]  # the next turn that writes naps again
+    naps.clear()
+    async with isolated_bus(nats_url, isolated_bus_config("N", storage="memory", write_nap_us=0)) as bus:
+        await asyncio.gather(*[bus.append_soon(StreamKind.COMMANDS, b"x") for _ in range(3)])
+        assert naps == []  # 0: off

@@ -60,6 +60,8 @@ def test_environment_overrides_the_file() -> None:
         ("[writer]\nbatch_wait_ms = 0\n", "writer.batch_wait_ms must be in (0, 10000]"),
         ("[fix]\nstore_memory_messages = 0\n", "fix.store_memory_messages must be at least 1"),
         ("[bus]\nembedded_gomaxprocs = -1\n", "bus.embedded_gomaxprocs must be 0"),
+        ("[bus]\nwrite_nap_us = 5000\n", "bus.write_nap_us must be in [0, 2000]"),
+        ("[bus]\nwrite_nap_us = -1\n", "bus.write_nap_us must be in [0, 2000]"),
         ("[engine]\nsession_end_utc = '24:00'\n", "engine.session_end_utc = '24:00' is not a time of day"),
         ("[engine]\nsession_end_utc = '9:30'\n", "is not a time of day HH:MM"),
         ("[fix]\nport = 9464\n", "fix.port and metrics.port are both 9464: each needs a port of its own"),
