@@ -825,14 +825,16 @@ def _label(cmd: str) -> str:
     return "other"
 
 
-def cpu_by_component(roots: list[int], tmp: Path) -> dict[str, int]:
+def _venue_processes(roots: list[int], tmp: Path) -> Iterable[tuple[int, str, int]]:
+    """(pid, component label, CPU ticks) of every process in the trees from ``roots``, and of
+    the daemonised PostgreSQL (its command line names ``tmp``)."""
     table = _proc_table()
-    roots = roots + [pid for pid, (_, cmd, _) in table.items() if str(tmp) in cmd]  # daemonised postgres
+    roots = roots + [pid for pid, (_, cmd, _) in table.items() if str(tmp) in cmd]
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
     seen: set[int] = set()
-    stack, out = list(roots), dict[str, int]()
+    stack = list(roots)
     while stack:
         pid = stack.pop()
         if pid in seen or pid not in table:
@@ -840,7 +842,12 @@ def cpu_by_component(roots: list[int], tmp: Path) -> dict[str, int]:
         seen.add(pid)
         stack += children.get(pid, [])
         _, cmd, ticks = table[pid]
-        label = _label(cmd)
+        yield pid, _label(cmd), ticks
+
+
+def cpu_by_component(roots: list[int], tmp: Path) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for _, label, ticks in _venue_processes(roots, tmp):
         out[label] = out.get(label, 0) + ticks
     return out
 
@@ -887,20 +894,8 @@ def pin_components(roots: list[int], tmp: Path, pins: dict[str, frozenset[int]])
     """Set the CPU affinity of every thread of the pinned components' processes (the process
     tree from ``roots``, labelled as in the CPU accounting); threads and processes they start
     later inherit it. Returns the threads pinned per component."""
-    table = _proc_table()
-    roots = roots + [pid for pid, (_, cmd, _) in table.items() if str(tmp) in cmd]  # daemonised postgres
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    seen: set[int] = set()
-    stack, out = list(roots), dict[str, int]()
-    while stack:
-        pid = stack.pop()
-        if pid in seen or pid not in table:
-            continue
-        seen.add(pid)
-        stack += children.get(pid, [])
-        label = _label(table[pid][1])
+    out: dict[str, int] = {}
+    for pid, label, _ in _venue_processes(roots, tmp):
         cpus = pins.get(label)
         if cpus is None:
             continue

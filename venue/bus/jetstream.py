@@ -357,8 +357,9 @@ class TurnWriter:
         would have woken it: on a VM, waking a process from another CPU is an
         inter-processor interrupt, a VM exit on the waker's side, and the process woken costs
         its waker and itself tens of microseconds of CPU each time. Measured at 5,000
-        orders/s with 100 us: the venue's CPU 1.54-1.57 against 1.76-1.82 cores (nats-server
-        0.27 against 0.42), p99 lower, p50 ~0.25 ms higher (docs/architecture.md, session 17).
+        orders/s with 100 us: the machine 1.54-1.61 against 1.76-1.82 cores (nats-server
+        0.25-0.28 against 0.39-0.43), p99 lower, p50 ~0.25 ms higher
+        (bench/results/e2e-write-nap-*.json; docs/architecture.md, session 17).
         """
         self._napping = False
         time.sleep(self._nap_s)
