@@ -230,6 +230,7 @@ def test_a_phase_does_what_the_python_client_does() -> None:
         t = time.monotonic()
         r = run_phase(load, venue, client, total, measure_from, drain=0.5)
         elapsed = time.monotonic() - t
+        elapsed_ns = int(elapsed * 1e9)  # every figure of the phase is inside it (a VM stall is not garbage)
         assert r["rest"] == load._rest == tail[:25]
         venue.pending += tail[25:]
         second = run_phase(load, venue, client, 40, 0, drain=5)  # the state carries over
@@ -269,7 +270,7 @@ def test_a_phase_does_what_the_python_client_does() -> None:
     answered = {b"L3-%d" % (5 + i) for i in range(measure_from, total)} - venue.silent
     assert len(r["latency_ns"]) == len(r["from_write_ns"]) == len(r["send_lag_ns"]) == len(answered)
     for lat, fw, lag in zip(r["latency_ns"], r["from_write_ns"], r["send_lag_ns"], strict=True):
-        assert lat == fw + lag and 0 < fw < 200_000_000 and 0 <= lag < 200_000_000
+        assert lat == fw + lag and 0 < fw < elapsed_ns and 0 <= lag < elapsed_ns
     assert [lat for _, lat in r["trace"]] == r["latency_ns"]
     scheds = [s for s, _ in r["trace"]]
     assert min(scheds) >= 0 and max(scheds) < (total - measure_from) * 1e9 / RATE
