@@ -318,7 +318,13 @@ class Gateway:
             self._reap()
 
     def _acked(self, since: float, appended: float, future: asyncio.Future[int]) -> None:
-        if future.cancelled() or future.exception() is not None:
+        """A command batch's append is settled. Whatever settles the oldest one reaps it (a
+        failed one is appended again at once, ahead of anything newer): one plain callback
+        per batch, where a task waiting on the oldest append woke for each (with a timer)."""
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            self._reap()
             return
         APPEND_ACK.observe(time.perf_counter() - appended)
         seq = future.result()
@@ -326,6 +332,7 @@ class Gateway:
             if len(self._round_trips) > 100_000:  # answers that never came (cannot happen)
                 self._round_trips.clear()
             self._round_trips[seq] = since
+        self._reap()
 
     def _reap(self) -> None:
         while self._unacked and self._unacked[0][0].done():
@@ -358,15 +365,6 @@ class Gateway:
             delay = 0.1
         if self._pending:
             self._schedule_flush(0.0)
-
-    async def _ack_watch(self) -> None:
-        while True:
-            if self._unacked:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait([self._unacked[0][0]], timeout=1.0)
-                self._reap()
-            else:
-                await asyncio.sleep(0.05)
 
     # ------------------------------------------------------------ events in
     def on_event_record(self, seq: int, payload: bytes) -> list[Report]:
@@ -552,7 +550,6 @@ class Gateway:
         self._consuming = asyncio.create_task(self._consume(catch_up_to))
         self._tasks += [
             self._consuming,
-            asyncio.create_task(self._ack_watch()),
             asyncio.create_task(self._save_delivered()),
         ]
         ready = asyncio.ensure_future(self.ready.wait())
