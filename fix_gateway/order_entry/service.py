@@ -323,15 +323,13 @@ class Gateway:
         per batch, where a task waiting on the oldest append woke for each (with a timer)."""
         if future.cancelled():
             return
-        if future.exception() is not None:
-            self._reap()
-            return
-        APPEND_ACK.observe(time.perf_counter() - appended)
-        seq = future.result()
-        if seq > self._answered:  # (else its events came first: not measured)
-            if len(self._round_trips) > 100_000:  # answers that never came (cannot happen)
-                self._round_trips.clear()
-            self._round_trips[seq] = since
+        if future.exception() is None:
+            APPEND_ACK.observe(time.perf_counter() - appended)
+            seq = future.result()
+            if seq > self._answered:  # (else its events came first: not measured)
+                if len(self._round_trips) > 100_000:  # answers that never came (cannot happen)
+                    self._round_trips.clear()
+                self._round_trips[seq] = since
         self._reap()
 
     def _reap(self) -> None:
