@@ -197,7 +197,16 @@ class EmbeddedNats:
 # WAL, so the default 1 GB forced a checkpoint every ~40 s): each one writes every dirty
 # page, and the first change of a page after it puts a full 8 kB page image in the WAL.
 # The cost: recovery after a crash replays up to max_wal_size of WAL.
-SERVER_SETTINGS = {"max_wal_size": "2GB", "checkpoint_timeout": "15min"}
+# wal_init_zero off: a new 16 MB WAL segment is created by writing its last byte, not by
+# writing 16 MB of zeros. The zeros were written by whichever backend's commit needed the
+# segment, in one ~100 ms system call of copying into the page cache, about once a second
+# at 5,000 orders/s: a normally scheduled process that a realtime order path on a
+# non-preemptible kernel cannot take its CPU from until the call returns, and ~50 ms
+# episodes in which every order took 2-3 ms (bench/results/e2e-wal-init-zero-off-*.json).
+# What it gives up: a segment's disk space is no longer reserved when the segment is made,
+# so a full disk is met when WAL is written into it (a PANIC: the server stops, and what
+# was committed is kept) instead of when the segment is created.
+SERVER_SETTINGS = {"max_wal_size": "2GB", "checkpoint_timeout": "15min", "wal_init_zero": "off"}
 
 
 class EmbeddedPostgres:
