@@ -204,7 +204,7 @@ class EmbeddedNats:
 # non-preemptible kernel cannot take its CPU from until the call returns, and ~50 ms
 # episodes in which every order took 2-3 ms (bench/results/e2e-wal-init-zero-off-*.json).
 # PostgreSQL's CPU is the same (WAL writes now fill fresh page-cache pages a few at a
-# time); what goes is the one long call. Recycled segments (after checkpoints) need neither.
+# time); what goes is the one long call. Segments recycled after checkpoints need neither.
 # What it gives up: a segment's disk space is no longer reserved when the segment is made,
 # so a full disk is met when WAL is written into it (a PANIC: the server stops, and what
 # was committed is kept) instead of when the segment is created.
