@@ -13,12 +13,12 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from venue.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from tests.support.postgres import embedded_postgres
+from venue.embedded import EmbeddedNats, free_port
 
 
 @pytest.fixture(scope="session")
@@ -52,17 +52,8 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     if url:
         yield url
         return
-    # A short path: PostgreSQL's unix socket path must stay under 107 bytes.
-    base = Path("/tmp") / f"venue-pg-{uuid.uuid4().hex[:8]}"
-    server = EmbeddedPostgres(base)
-    server.start()
-    try:
+    with embedded_postgres() as server:
         yield server.url
-    finally:
-        server.stop()
-        import shutil
-
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
