@@ -98,7 +98,9 @@ async def test_a_server_restart_fails_lost_acknowledgements_and_readers_resume_a
     stored = [p for _, p in got]
     assert stored == [f"new{i}".encode() for i in range(5)], got  # each once, none before seq 3
     assert [s for s, _ in got] == [3, 4, 5, 6, 7]
-    assert waited < 3.0 and resumed < 3.0, (waited, resumed)
+    # ~0.9 s here; the missed-heartbeats path this rules out takes >= 4 s, so 3.5 s keeps the
+    # distinction with room for a machine busy with something else (3.0 failed once so).
+    assert waited < 3.5 and resumed < 3.5, (waited, resumed)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="SCHED_FIFO needs root or CAP_SYS_NICE here")
