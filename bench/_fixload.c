@@ -261,6 +261,13 @@ typedef struct {
     char utc_text[40], utc_sec_text[32];
     size_t utc_n, utc_sec_n;
     vec_t latency, from_write, send_lag, trace_rows;
+    /* the kernel's receive timestamp of the bytes being handled (SO_TIMESTAMPNS, on
+     * CLOCK_MONOTONIC), and per measured order: first report's arrival - scheduled, arrival -
+     * written (the venue's part, neither client wake-up in it), read - arrival (the client's
+     * own wake-up and scheduling on receipt) */
+    int64_t rx;
+    int rx_stamped;   /* the socket gives receive timestamps */
+    vec_t to_arrival, write_to_arrival, read_lag;
     text_t *texts;
     size_t ntexts, texts_cap;
     /* error */
@@ -535,6 +542,10 @@ static int exec_report(phase_t *s, const char *b, size_t start, size_t end, int6
             if (vec_push(&s->latency, now - e->sched) < 0 || vec_push(&s->from_write, now - e->written) < 0
                 || vec_push(&s->send_lag, e->written - e->sched) < 0)
                 return fail(s, E_NOMEM, NULL);
+            if (s->rx_stamped
+                && (vec_push(&s->to_arrival, s->rx - e->sched) < 0
+                    || vec_push(&s->write_to_arrival, s->rx - e->written) < 0 || vec_push(&s->read_lag, now - s->rx) < 0))
+                return fail(s, E_NOMEM, NULL);
             if (s->trace && (vec_push(&s->trace_rows, e->sched - s->m0) < 0 || vec_push(&s->trace_rows, now - e->sched) < 0))
                 return fail(s, E_NOMEM, NULL);
         }
@@ -616,16 +627,39 @@ static int on_data(phase_t *s, int64_t now) {
     return 0;
 }
 
+/* The receive timestamp of what a recvmsg read, from its control message: for TCP the
+ * kernel's timestamp of the last segment the call consumed (so reports that came in earlier
+ * segments of the same read are given a later arrival: their to_arrival is overstated, never
+ * understated). CLOCK_REALTIME, moved onto CLOCK_MONOTONIC with the offset read now. */
+static int64_t rx_mono(struct msghdr *m, int64_t now) {
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts, real;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            clock_gettime(CLOCK_REALTIME, &real);
+            int64_t offset = ((int64_t)real.tv_sec * 1000000000 + real.tv_nsec) - now;
+            int64_t rx = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - offset;
+            return rx < now ? rx : now;
+        }
+    }
+    return now;
+}
+
 static int read_in(phase_t *s) {
     if (buf_reserve(&s->in, READ_CHUNK) < 0) return fail(s, E_NOMEM, NULL);
-    ssize_t r = read(s->fd, s->in.p + s->in.len, s->in.cap - s->in.len);
+    char control[CMSG_SPACE(sizeof(struct timespec)) + 64];
+    struct iovec iov = {s->in.p + s->in.len, s->in.cap - s->in.len};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    ssize_t r = recvmsg(s->fd, &m, 0);
     if (r == 0) { errno = 0; return fail(s, E_CLOSED, "read"); }
     if (r < 0) {
         if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return 0;
         return fail(s, errno == ECONNRESET ? E_CLOSED : E_OS, "read");
     }
     s->in.len += (size_t)r;
-    if (on_data(s, mono_ns()) < 0) return -1;
+    int64_t now = mono_ns();
+    s->rx = s->rx_stamped ? rx_mono(&m, now) : now;
+    if (on_data(s, now) < 0) return -1;
     return flush_out(s);  /* (Heartbeats) */
 }
 
@@ -644,6 +678,8 @@ static int run(phase_t *s) {
     if ((s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) return fail(s, E_OS, "timerfd_create");
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) return fail(s, E_OS, "epoll_ctl");
+    int on = 1;  /* receive timestamps for the phase (where the socket has none: not reported) */
+    s->rx_stamped = setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0;
     ev.data.u32 = 2;
     if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->tfd, &ev) < 0) return fail(s, E_OS, "epoll_ctl");
     int state = SENDING;
@@ -709,6 +745,9 @@ static void phase_free(phase_t *s) {
     free(s->latency.p);
     free(s->from_write.p);
     free(s->send_lag.p);
+    free(s->to_arrival.p);
+    free(s->write_to_arrival.p);
+    free(s->read_lag.p);
     free(s->trace_rows.p);
     for (size_t k = 0; k < s->ntexts; k++) free(s->texts[k].p);
     free(s->texts);
@@ -881,6 +920,9 @@ static PyObject *result(const phase_t *s) {
         || set_item(d, "latency_ns", int_vec(&s->latency)) < 0
         || set_item(d, "from_write_ns", int_vec(&s->from_write)) < 0
         || set_item(d, "send_lag_ns", int_vec(&s->send_lag)) < 0
+        || set_item(d, "to_arrival_ns", int_vec(&s->to_arrival)) < 0
+        || set_item(d, "write_to_arrival_ns", int_vec(&s->write_to_arrival)) < 0
+        || set_item(d, "read_lag_ns", int_vec(&s->read_lag)) < 0
         || set_item(d, "trace", trace_list(&s->trace_rows)) < 0
         || set_item(d, "fills", PyLong_FromLongLong(s->fills)) < 0
         || set_item(d, "cancels_sent", PyLong_FromLongLong(s->cancels_sent)) < 0
@@ -1000,6 +1042,10 @@ static PyObject *latency_phase(PyObject *self, PyObject *args, PyObject *kw) {
     /* (head, prefix: held by the call's arguments; the template pieces: by s->keep) */
     s->save = PyEval_SaveThread();
     run(s);
+    if (s->rx_stamped) {  /* (the socket goes back to the Python client as it came) */
+        int off = 0;
+        setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &off, sizeof off);
+    }
     PyEval_RestoreThread(s->save);
     res = s->err ? raise_error(s, garbled) : result(s);
 done:

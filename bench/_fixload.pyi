@@ -13,6 +13,9 @@ class Phase(TypedDict):
     latency_ns: list[int]  # per measured, answered order: first report - scheduled
     from_write_ns: list[int]  # first report - written
     send_lag_ns: list[int]  # written - scheduled
+    to_arrival_ns: list[int]  # first report's kernel receive timestamp - scheduled
+    write_to_arrival_ns: list[int]  # first report's kernel receive timestamp - written
+    read_lag_ns: list[int]  # first report read - its receive timestamp
     trace: list[tuple[int, int]]  # (scheduled - measurement start, latency) when trace
     # counted during the call
     fills: int

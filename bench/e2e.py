@@ -86,6 +86,15 @@ tasks use it up, the kernel stops all of them, the venue's with the clients', fo
 the second, tens of milliseconds that a client on a host of its own would never cause. At normal
 priority, what the clients wait for a core is counted in the headline (scheduled send to
 report), which is the conservative side; ``latency_from_write_us`` leaves it out.
+The other side of the round trip is reported the same way: ``latency_to_arrival_us`` (C
+client) takes each first report at the kernel's receive timestamp of the bytes it came in
+(``SO_TIMESTAMPNS``; for TCP the timestamp of the last segment a read consumed, so a report
+that came earlier in the same read is counted later, never earlier) instead of when the client
+read it, ``latency_write_to_arrival_us`` the same from when the client wrote the order (the
+venue's part, with neither of the client's wake-ups in it), and ``client_read_lag_us`` read
+minus arrival: the client's own wake-up and wait for a core on receipt, which a client on a
+host of its own would not have to share with the venue.
+Both are diagnostics; the headline stays scheduled send to report read.
 ``env.scheduling`` in the result says what the kernel actually gave each process in the
 throughput phase (realtime is refused without root or CAP_SYS_NICE), and
 ``env.scheduling_latency_clients`` the clients' in the first latency phase.
@@ -714,6 +723,9 @@ async def _client_main(port: int, sess: dict[str, str], idx: int, plan: dict[str
                 "latency_ns": r["latency_ns"],
                 "from_write_ns": r["from_write_ns"],
                 "send_lag_ns": r["send_lag_ns"],
+                "to_arrival_ns": r["to_arrival_ns"],
+                "write_to_arrival_ns": r["write_to_arrival_ns"],
+                "read_lag_ns": r["read_lag_ns"],
                 "trace": r["trace"],
                 "trace_origin_ns": m0,
             })
@@ -1299,6 +1311,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # it wrote them (its wake-ups are >= 1 ms apart; counted in latency_us above)
             "latency_from_write_us": _percentiles(sorted(x for t in lat for x in t["from_write_ns"])),
             "client_send_lag_us": _percentiles(sorted(x for t in lat for x in t["send_lag_ns"])),
+            # the same orders to their first report's arrival in the client's socket (the
+            # kernel's receive timestamp; C client only, else NaN), from scheduled and from
+            # written (the venue's part alone), and how long the client took from there to
+            # read it: its own wake-up on receipt, in latency_us above
+            "latency_to_arrival_us": _percentiles(sorted(x for t in lat for x in t.get("to_arrival_ns", []))),
+            "latency_write_to_arrival_us": _percentiles(
+                sorted(x for t in lat for x in t.get("write_to_arrival_ns", []))),
+            "client_read_lag_us": _percentiles(sorted(x for t in lat for x in t.get("read_lag_ns", []))),
             "sent": sum(t["sent"] for t in lat),
             "unanswered": sum(t["unanswered"] for t in lat),
             "rejects": sum(t["rejects"] for t in lat),

@@ -271,6 +271,12 @@ def test_a_phase_does_what_the_python_client_does() -> None:
     assert len(r["latency_ns"]) == len(r["from_write_ns"]) == len(r["send_lag_ns"]) == len(answered)
     for lat, fw, lag in zip(r["latency_ns"], r["from_write_ns"], r["send_lag_ns"], strict=True):
         assert lat == fw + lag and 0 < fw < elapsed_ns and 0 <= lag < elapsed_ns
+    # the kernel's receive timestamps: arrival splits each latency into the venue's part and
+    # the client's read lag, to the nanosecond
+    assert len(r["to_arrival_ns"]) == len(r["write_to_arrival_ns"]) == len(r["read_lag_ns"]) == len(answered)
+    for lat, fw, arr, warr, rl in zip(r["latency_ns"], r["from_write_ns"], r["to_arrival_ns"],
+                                      r["write_to_arrival_ns"], r["read_lag_ns"], strict=True):
+        assert arr + rl == lat and warr + rl == fw and rl >= 0 and 0 < warr <= fw
     assert [lat for _, lat in r["trace"]] == r["latency_ns"]
     scheds = [s for s, _ in r["trace"]]
     assert min(scheds) >= 0 and max(scheds) < (total - measure_from) * 1e9 / RATE
