@@ -820,6 +820,103 @@ static PyObject *nos_terms(PyObject *self, PyObject *args) {
     return Py_BuildValue("(lllLL)", side, ord_type, tif, qty, price);
 }
 
+/* ----------------------------------------------------------------------------- session check */
+
+/* UTCTimestamp "YYYYMMDD-HH:MM:SS[.f{1,9}]" -> ns since the epoch, or -1. Years 1970-2999
+   and seconds 0-59 only: anything else (the Python parser also takes leap seconds and older
+   years) is declined, and session_check then leaves the message to the Python path. */
+static int64_t utc_ns(const char *p, Py_ssize_t n) {
+    if (n < 17 || p[8] != '-' || p[11] != ':' || p[14] != ':') return -1;
+    static const int digit_at[14] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12, 13, 15, 16};
+    for (int k = 0; k < 14; k++)
+        if (p[digit_at[k]] < '0' || p[digit_at[k]] > '9') return -1;
+#define D2(i) ((p[i] - '0') * 10 + (p[(i) + 1] - '0'))
+    int y = D2(0) * 100 + D2(2), mo = D2(4), d = D2(6), h = D2(9), mi = D2(12), sec = D2(15);
+#undef D2
+    if (y < 1970 || y > 2999 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return -1;
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] + (mo == 2 && leap)) return -1;
+    int64_t frac = 0;
+    if (n > 17) {
+        Py_ssize_t digits = n - 18;
+        if (p[17] != '.' || digits < 1 || digits > 9) return -1;
+        for (Py_ssize_t k = 18; k < n; k++) {
+            if (p[k] < '0' || p[k] > '9') return -1;
+            frac = frac * 10 + (p[k] - '0');
+        }
+        for (Py_ssize_t k = digits; k < 9; k++) frac *= 10;
+    }
+    /* days from the civil date (H. Hinnant's days_from_civil) */
+    int yy = mo <= 2 ? y - 1 : y;
+    int era = yy / 400, yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    return ((days * 86400 + h * 3600 + mi * 60 + sec) * 1000000000LL) + frac;
+}
+
+static int same_bytes(PyObject *v, PyObject *want) {
+    Py_ssize_t n = PyBytes_GET_SIZE(want);
+    return PyBytes_Check(v) && PyBytes_GET_SIZE(v) == n && memcmp(PyBytes_AS_STRING(v), PyBytes_AS_STRING(want), n) == 0;
+}
+
+/* session_check(msg, begin_string, their_comp_id, our_comp_id, expected_seq, now_ns,
+   max_latency_ns) -> expected_seq | 0: whether a message to a logged-on session passes every
+   check InSession.on_message makes before handing an application message on in order:
+   BeginString(8) the session's, MsgType(35) none of the session's own (0 1 2 3 4 5 A),
+   MsgSeqNum(34) all digits and the expected one, SendingTime(52) a UTCTimestamp within
+   max_latency_ns of now, SenderCompID(49) theirs and TargetCompID(56) ours (first occurrences,
+   as FixMessage.get reads them). 0 declines: the Python path then decides, as always (it may
+   still accept what this declines). The reference is _pycodec.py_session_check. */
+static PyObject *session_check(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "session_check(msg, begin, theirs, ours, expected, now_ns, max_latency_ns)");
+        return NULL;
+    }
+    /* anything unexpected (another message class, a float, a value past 64 bits): declined */
+    if (!message_type || Py_TYPE(a[0]) != message_type || !PyBytes_Check(a[1]) || !PyBytes_Check(a[2])
+        || !PyBytes_Check(a[3]) || !PyLong_Check(a[4]) || !PyLong_Check(a[5]) || !PyLong_Check(a[6]))
+        return PyLong_FromLong(0);
+    long long expected = PyLong_AsLongLong(a[4]), now = PyLong_AsLongLong(a[5]), max_lat = PyLong_AsLongLong(a[6]);
+    if (PyErr_Occurred()) { PyErr_Clear(); return PyLong_FromLong(0); }
+    PyObject *msg = a[0];
+    PyObject *begin = *(PyObject **)((char *)msg + off_begin);
+    PyObject *mt = *(PyObject **)((char *)msg + off_msgtype);
+    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
+    if (!begin || !mt || !fields || !PyList_Check(fields) || !PyBytes_Check(mt) || !same_bytes(begin, a[1]))
+        return PyLong_FromLong(0);
+    if (PyBytes_GET_SIZE(mt) == 1 && strchr("012345A", PyBytes_AS_STRING(mt)[0])) return PyLong_FromLong(0);
+    PyObject *seq = NULL, *sender = NULL, *sent = NULL, *target = NULL;
+    Py_ssize_t nf = PyList_GET_SIZE(fields);
+    for (Py_ssize_t i = 0; i < nf && !(seq && sender && sent && target); i++) {
+        PyObject *f = PyList_GET_ITEM(fields, i);
+        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2) return PyLong_FromLong(0);
+        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
+        if (tag == -1 && PyErr_Occurred()) return NULL;
+        PyObject *v = PyTuple_GET_ITEM(f, 1);
+        if (tag == 34) { if (!seq) seq = v; }
+        else if (tag == 49) { if (!sender) sender = v; }
+        else if (tag == 52) { if (!sent) sent = v; }
+        else if (tag == 56) { if (!target) target = v; }
+    }
+    if (!seq || !sender || !sent || !target || !PyBytes_Check(seq) || !PyBytes_Check(sent)) return PyLong_FromLong(0);
+    Py_ssize_t n = PyBytes_GET_SIZE(seq);
+    const char *p = PyBytes_AS_STRING(seq);
+    if (n < 1 || n > 18) return PyLong_FromLong(0);
+    long long value = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (p[k] < '0' || p[k] > '9') return PyLong_FromLong(0);
+        value = value * 10 + (p[k] - '0');
+    }
+    if (value != expected || expected <= 0) return PyLong_FromLong(0);
+    int64_t t = utc_ns(PyBytes_AS_STRING(sent), PyBytes_GET_SIZE(sent));
+    if (t < 0) return PyLong_FromLong(0);
+    int64_t diff = t > now ? t - now : now - t;
+    if (diff > max_lat || !same_bytes(sender, a[2]) || !same_bytes(target, a[3])) return PyLong_FromLong(0);
+    return PyLong_FromLongLong(expected);
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "configure(exc, length_tags, data_tags)"},
     {"checksum", checksum, METH_O, "sum of bytes mod 256"},
@@ -834,6 +931,8 @@ static PyMethodDef methods[] = {
     {"frame_end", frame_end, METH_VARARGS, "frame_end(buf, start, max) -> (status, end)"},
     {"er_body", (PyCFunction)(void (*)(void))er_body, METH_FASTCALL, "er_body(...) -> ExecutionReport body bytes"},
     {"er_terms", (PyCFunction)(void (*)(void))er_terms, METH_FASTCALL, "er_terms(...) -> an order's Account .. TimeInForce fields"},
+    {"session_check", (PyCFunction)(void (*)(void))session_check, METH_FASTCALL,
+     "session_check(msg, begin, theirs, ours, expected_seq, now_ns, max_latency_ns) -> expected_seq | 0"},
     {"nos_terms", nos_terms, METH_VARARGS, "nos_terms(fields_by_tag, qty_scale, price_scale) -> (side, ord_type, tif, qty, price) | None"},
     {NULL, NULL, 0, NULL},
 };

@@ -49,6 +49,8 @@ def _py_first_index(fields: list[tuple[int, bytes]]) -> dict[int, bytes]:
 _c_encode: Callable[[bytes, bytes, Sequence[tuple[int, str | bytes | int]]], bytes] | None
 _c_encode_run: Callable[[bytes, bytes, bytes, bytes, bytes, int, list[bytes]], list[bytes]] | None
 nos_terms: Callable[[dict[int, bytes], int, int], tuple[int, int, int, int, int] | None] | None
+# (msg, begin_string, their CompID, our CompID, expected MsgSeqNum, now ns, max latency ns)
+session_check: Callable[[FixMessage, bytes, bytes, bytes, int, int, int], int] | None
 try:
     if os.environ.get("VENUE_FIX_PURE") == "1":
         raise ImportError("pure Python codec forced")
@@ -65,6 +67,7 @@ try:
     er_body = _c.er_body
     er_terms = _c.er_terms
     nos_terms = _c.nos_terms
+    session_check = _c.session_check
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     checksum = py_checksum
@@ -77,6 +80,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     er_body = py_er_body
     er_terms = py_er_terms
     nos_terms = None  # every NewOrderSingle is read the general way (requests._order_terms)
+    session_check = None  # every message takes the session's checks in Python (InSession)
     IMPLEMENTATION = "python"
 
 

@@ -6,6 +6,11 @@ then Logout) -> Logon/ResendRequest/SequenceReset-Reset (no sequence check) -> M
 (too high: queue + ResendRequest; too low: PossDup checks or Logout + disconnect) ->
 dictionary validation (Reject) -> handler. Heartbeat after HeartBtInt of our silence; TestRequest after 1.2x
 HeartBtInt of theirs; disconnect at 2.4x.
+
+The common case, an application message in order with a good header, is recognised by one C
+call (``codec.session_check``: the checks up to the sequence number, as below) and goes
+straight to ``in_order``; anything it declines takes the checks below, which decide as they
+always did (tests/property/test_session_check.py runs both on the same messages).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fix_gateway.application import BusinessReject, SessionReject
+from fix_gateway.codec import session_check
 from fix_gateway.session import logout as logout_mod
 from fix_gateway.session.state import State
 from fix_gateway.session.times import parse_utc
@@ -38,8 +44,13 @@ class InSession(State):
     name = "in-session"
 
     def on_message(self, s: Session, msg: FixMessage) -> State:
-        s.last_received_ns = s.clock()
+        now = s.clock()
+        s.last_received_ns = now
         s.test_requests = 0
+        if session_check is not None and session_check(
+            msg, s.begin_string_b, s.target_b, s.sender_b, s.store.next_target_seq, now, s.max_latency_ns
+        ):  # an application message, in order, that passes every check below (one C call)
+            return self.in_order(s, msg)
         if msg.begin_string != s.begin_string_b:
             s.send_logout("Incorrect BeginString")
             return logout_mod.logout_sent(s)
