@@ -17,6 +17,7 @@ CANDIDATES = {
     "engine._book": ["engine/_book.c"],
     "fix_gateway._codec": ["fix_gateway/_codec.c"],
     "bench._fixload": ["bench/_fixload.c"],
+    "bench._callgrind": ["bench/_callgrind.c"],
 }
 
 only = {n for n in os.environ.get("VENUE_BUILD_ONLY", "").split(",") if n}

@@ -28,7 +28,15 @@ and, in the machine's slow phase, 2.6x (43-46 -> 111-124 us;
 ``bench/results/gateway-cold-caches-*.json``), which is about what the gateway costs per order
 in ``bench.e2e`` at low rates: judge a change to the order path by both.
 
-``python -m bench.gateway [--json] [--rounds N] [--batch N] [--evict-mb N] [--code DIR]``;
+``--instructions`` counts instead of timing: it runs the same benchmark under valgrind's
+callgrind, collecting only the timed parts of the measured rounds (``bench._callgrind``
+switches collection on and off around them; ``PYTHONHASHSEED=0``), and prints the
+instructions per request. The count repeats to ~0.02% between runs whatever else the machine
+does, so a change to the in-process path can be judged on a machine too noisy for the timings
+(it says nothing about cache misses: judge those with ``--evict-mb``). ~30 s for 600 rounds
+of 3.
+
+``python -m bench.gateway [--json] [--rounds N] [--batch N] [--evict-mb N] [--instructions] [--code DIR]``;
 ``--code`` is for a side-by-side baseline: run this file's copy from another tree with
 PYTHONPATH=DIR.
 """
@@ -37,9 +45,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from decimal import Decimal
@@ -187,6 +200,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         conns.append(conn)
         clients.append(client)
     tune_gc()  # the collector as the service runs it (venue.gctune; its main calls this once set up)
+    toggle = _collect_toggle() if args.count_inner else None
     evict = bytearray(args.evict_mb << 20) if args.evict_mb > 0 else None
     t_in = t_batch = t_out = 0
     requests = 0
@@ -196,22 +210,31 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         chunks = [cl.requests(args.batch // len(clients)) for cl in clients]
         if evict is not None:
             evict[::64] = bytes(len(evict) // 64)  # (not timed) the caches as cold as in the venue
+        counted = toggle is not None and rnd >= args.warmup
+        if counted:
+            toggle()  # (callgrind's collection: on for the timed parts of measured rounds)
         t0 = time.thread_time_ns()
         for conn, (data, _) in zip(conns, chunks, strict=True):
             conn.data_received(data)
         t1 = time.thread_time_ns()
         payload = gateway.command_batch()
         t2 = time.thread_time_ns()
+        if counted:
+            toggle()  # off: the engine is not the gateway's
         cmd_seq = rnd + 1
         cmd = decode_envelope(payload)
         events = engine.apply_batch(cmd.body)
         evt = encode_envelope(Envelope(1, "evt", "engine-0", cmd_seq, cmd_seq, cmd.count, events, cmd.meta))
         records.append((cmd_seq, evt))
+        if counted:
+            toggle()
         t3 = time.thread_time_ns()
         gateway.deliver(gateway.on_event_record(cmd_seq, evt))
         for conn in conns:
             conn._write_out()
         t4 = time.thread_time_ns()
+        if counted:
+            toggle()
         replayed += sum(n for _, n in chunks)
         if rnd >= args.warmup:
             t_in += t1 - t0
@@ -254,6 +277,42 @@ def _replay(config: Any, refdata: RefData, records: list[tuple[int, bytes]], mar
     return time.thread_time_ns() - t0
 
 
+def _collect_toggle() -> Any:
+    from bench import _callgrind
+
+    if not _callgrind.available():
+        raise SystemExit("bench._callgrind was built without valgrind's headers (apt-get install valgrind)")
+    return _callgrind.toggle
+
+
+def count_instructions(argv: list[str], rounds: int) -> dict[str, Any]:
+    """Run this benchmark under callgrind (``--count-inner``) and read what it collected."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        inner = [a for a in argv if a not in ("--instructions", "--json")]
+        cmd = [valgrind, "--tool=callgrind", "--collect-atstart=no", f"--callgrind-out-file={tmp}/out",
+               sys.executable, "-m", "bench.gateway", "--json", "--count-inner", *inner]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or found is None:
+        raise SystemExit(f"the run under callgrind failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    out = proc.stdout  # (the JSON object starts on a line of its own; log lines come before it)
+    start = 0 if out.startswith("{\n") else out.index("\n{\n") + 1
+    inner_result, _ = json.JSONDecoder().raw_decode(out, start)
+    requests = inner_result["requests"]
+    return {
+        "bench": "gateway",
+        "instructions_per_request": round(int(found.group(1)) / requests, 1),
+        "requests": requests,
+        "rounds": rounds,
+        "batch": inner_result["batch"],
+        "env": inner_result["env"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.gateway")
     p.add_argument("--json", action="store_true")
@@ -263,7 +322,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-resting", type=int, default=300)
     p.add_argument("--evict-mb", type=int, default=0,
                    help="write a buffer of this many MB between rounds (not timed): caches as cold as in the venue")
+    p.add_argument("--instructions", action="store_true",
+                   help="count instructions per request under callgrind instead of timing (deterministic)")
+    p.add_argument("--count-inner", action="store_true", help=argparse.SUPPRESS)  # (the run under callgrind)
     args = p.parse_args(argv)
+    if args.instructions:
+        result = count_instructions(sys.argv[1:] if argv is None else argv, args.rounds)
+        print(json.dumps(result, indent=2) if args.json else json.dumps(
+            {"instructions_per_request": result["instructions_per_request"]}))
+        return 0
     import uvloop
 
     result = uvloop.run(run(args))
