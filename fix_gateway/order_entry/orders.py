@@ -157,6 +157,11 @@ class OrderBook:
     forgotten: int = 0  # orders the last end_of_day forgot
     _n: int = 0
     _evt_seq: int = 0
+    # the TransactTime(60) of the event batch being folded (one for all its reports), and
+    # each session's FIX.4.4-or-not (sessions are configured once): per report, a dictionary
+    # lookup instead of a clock read and formatting, and of a call
+    _tt: bytes = b""
+    _fix44: dict[str, bool] = field(default_factory=dict)
 
     # ------------------------------------------------------------ queries
     def find(self, account: str, cl_ord_id: str) -> Order | None:
@@ -188,6 +193,7 @@ class OrderBook:
     # ------------------------------------------------------------ folding events
     def apply(self, evt_seq: int, events: Iterable[c.Event], metas: dict[int, RequestMeta]) -> list[Report]:
         self._evt_seq, self._n = evt_seq, 0
+        self._tt = self.transact_time()
         out: list[Report] = []
         for ev in events:
             handler = _HANDLERS.get(type(ev))
@@ -224,7 +230,9 @@ class OrderBook:
             # this process started: counted (ExecIDs stay the same), not built
             if not session or 0 < self._evt_seq <= self.reported.get(session, 0):
                 return
-            fix44 = self.fix44(session)
+            fix44 = self._fix44.get(session)
+            if fix44 is None:
+                fix44 = self._fix44[session] = self.fix44(session)
             if exec_type == "L" and fix44:
                 exec_type = "D"  # FIX.4.4 has no ExecType L (Triggered): report it as Restated
             _, ps, qs, quote_scale = scales(o.spec)
@@ -234,7 +242,7 @@ class OrderBook:
                 self._evt_seq, self._n, _ASCII[exec_type], _ASCII[o.status], o.terms or o.encode_terms(),
                 last_px, last_qty, ps, qs, o.leaves, cum,
                 None if cum == 0 or cum_value % cum == 0 else o.avg_px_text().encode(), cum_value,
-                commission, quote_scale, text.encode() if text else b"", self.transact_time(),
+                commission, quote_scale, text.encode() if text else b"", self._tt,
                 last_liquidity.encode(), -1 if aggressor is None or fix44 else int(aggressor),
             )
             try:
@@ -402,6 +410,7 @@ class OrderBook:
     # ------------------------------------------------------------ status (answered locally)
     def status_report(self, o: Order, out: list[Report], evt_seq: int) -> None:
         self._evt_seq, self._n = evt_seq, 0
+        self._tt = self.transact_time()
         self._er(o, "I", out)
 
 
