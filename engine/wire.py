@@ -138,6 +138,20 @@ def encode_command(cmd: c.Command) -> bytes:
     return st.pack(t, *get(cmd))
 
 
+_NEW_ORDER_PACK = _CMD_ENC[c.NewOrder][1].pack
+
+
+def encode_new_order(
+    seq: int, ts: int, order_id: int, account: int, instrument: int, side: int, ord_type: int, tif: int,
+    price: int, qty: int, stop_price: int = 0, display_qty: int = 0, flags: int = 0, stp: int = 0,
+    expire_time: int = 0,
+) -> bytes:
+    """``encode_command(NewOrder(...))`` with the same arguments, without the object: the
+    order-entry gateway makes one record per NewOrderSingle and needs no NewOrder itself."""
+    return _NEW_ORDER_PACK(CmdType.NEW_ORDER, side, ord_type, tif, flags, stp, seq, ts, order_id, account,
+                           instrument, price, qty, stop_price, display_qty, expire_time)
+
+
 def encode_commands(cmds: list[c.Command]) -> bytes:
     return b"".join(encode_command(x) for x in cmds)
 

@@ -89,8 +89,9 @@ class OrderEntryApplication:
                 self._inflight_keys.discard(key)
 
     # ------------------------------------------------------------ requests
-    def _queue(self, command: c.Command, meta: RequestMeta) -> None:
-        self.submit(wire.encode_command(command), meta)
+    def _queue(self, command: c.Command | bytes, meta: RequestMeta) -> None:
+        """Hand a command (or its record, already encoded) to the batching with its metadata."""
+        self.submit(command if isinstance(command, bytes) else wire.encode_command(command), meta)
         if meta.cl_ord_id:
             key = (meta.account, meta.cl_ord_id)
             self.inflight[meta.seq] = key

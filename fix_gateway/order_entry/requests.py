@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from engine import commands as c
+from engine import wire
 from fix_gateway._pycodec import POW10
 from fix_gateway.codec import FixMessage, nos_terms
 from fix_gateway.session.times import parse_utc
@@ -144,7 +145,9 @@ def _qty(spec: InstrumentSpec, value: Decimal | None, what: str) -> int | Refusa
 
 def new_order(
     ctx: SessionContext, refdata: RefData, msg: FixMessage, order_id: int, now_ns: int
-) -> tuple[c.NewOrder, RequestMeta] | Refusal:
+) -> tuple[bytes, RequestMeta] | Refusal:
+    """(the NewOrder command record, its metadata), or the Refusal. The record comes encoded
+    (``wire.encode_new_order``): the gateway needs no NewOrder object, only its bytes."""
     try:
         return _new_order(ctx, refdata, msg, order_id, now_ns)
     except NotANumber as exc:
@@ -153,7 +156,7 @@ def new_order(
 
 def _new_order(
     ctx: SessionContext, refdata: RefData, msg: FixMessage, order_id: int, now_ns: int
-) -> tuple[c.NewOrder, RequestMeta] | Refusal:
+) -> tuple[bytes, RequestMeta] | Refusal:
     account = _account(ctx, refdata, msg)
     if isinstance(account, Refusal):
         return account
@@ -174,7 +177,7 @@ def _new_order(
             return terms
         side, ord_type, tif, qty, price, stop, display, flags, stp, expire = terms
     side_raw, type_raw, qty_raw, price_raw = get(54), get(40), get(38), get(44)
-    command = c.NewOrder(
+    command = wire.encode_new_order(
         order_id, now_ns, order_id, account.account_id, spec.instrument_id, side, ord_type, tif,
         price, qty, stop, display, flags, stp, expire,
     )

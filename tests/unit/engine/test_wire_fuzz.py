@@ -21,6 +21,16 @@ def test_command_round_trip() -> None:
     assert wire.decode_command(rec)[3] == cmd
 
 
+def test_a_new_order_record_without_the_object_is_the_same_bytes() -> None:
+    rng = random.Random(5)
+    for _ in range(2000):
+        u64, i64 = (lambda: rng.randrange(2**64)), (lambda: rng.randrange(-(2**63), 2**63))
+        args = (u64(), i64(), u64(), u64(), u64(), rng.randrange(256), rng.randrange(256), rng.randrange(256),
+                i64(), i64(), i64(), i64(), rng.randrange(256), rng.randrange(256), i64())
+        assert wire.encode_new_order(*args) == wire.encode_command(c.NewOrder(*args))
+    assert wire.encode_new_order(1, 2, 3, 4, 5, 0, 1, 0, 100, 7) == wire.encode_command(c.NewOrder(1, 2, 3, 4, 5, 0, 1, 0, 100, 7))
+
+
 def test_event_round_trip() -> None:
     ev = c.Trade(1, 2, 3, 4, 5, 6, 7, 100, 5, 1, 2, 0, 3, 1)
     assert wire.decode_events(wire.encode_event(ev)) == [ev]
