@@ -891,9 +891,10 @@ static PyObject *session_check(PyObject *self, PyObject *const *a, Py_ssize_t na
     Py_ssize_t nf = PyList_GET_SIZE(fields);
     for (Py_ssize_t i = 0; i < nf && !(seq && sender && sent && target); i++) {
         PyObject *f = PyList_GET_ITEM(fields, i);
-        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2) return PyLong_FromLong(0);
+        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0)))
+            return PyLong_FromLong(0);
         long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
-        if (tag == -1 && PyErr_Occurred()) return NULL;
+        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); return PyLong_FromLong(0); }
         PyObject *v = PyTuple_GET_ITEM(f, 1);
         if (tag == 34) { if (!seq) seq = v; }
         else if (tag == 49) { if (!sender) sender = v; }

@@ -193,3 +193,35 @@ def test_the_c_check_took_part() -> None:
     """(after the property test: the generated messages did reach the C path's accept side)"""
     if ACCEPTED["all"]:
         assert ACCEPTED["c"] > 0
+
+
+def test_odd_inputs_are_declined_not_raised() -> None:
+    """Messages built by hand, arguments out of range: the C check declines (0) and the
+    Python path decides; it never raises on the order path."""
+    import calendar
+
+    from fix_gateway.codec import FixMessage
+
+    ok = [(8, b"FIX.4.4"), (9, b"10"), (35, b"D"), (34, b"5"), (49, b"A"), (52, b"20261204-10:00:00"), (56, b"V")]
+    now = calendar.timegm((2026, 12, 4, 10, 0, 0, 0, 0, 0)) * NS
+    check = codec.session_check
+    assert check is not None
+    assert check(FixMessage(ok), b"FIX.4.4", b"A", b"V", 5, now, 120 * NS) == 5
+    odd_fields: list[list[tuple[Any, Any]]] = [
+        [*ok[:3], ("34", b"5"), *ok[4:]],  # a tag that is not an int
+        [*ok[:3], (2**70, b"x"), *ok[3:]],  # a tag past 64 bits
+        [*ok[:3], (34, "5"), *ok[4:]],  # a value that is not bytes
+        [*ok[:4], (49, 7), *ok[5:]],
+    ]
+    for fields in odd_fields:
+        assert check(FixMessage(fields), b"FIX.4.4", b"A", b"V", 5, now, 120 * NS) == 0
+
+    class Other(FixMessage):
+        __slots__ = ()
+
+    assert check(Other(ok), b"FIX.4.4", b"A", b"V", 5, now, 120 * NS) == 0
+    assert check(FixMessage(ok), b"FIX.4.4", b"A", b"V", 5, now, 1.5) == 0  # type: ignore[arg-type]
+    assert check(FixMessage(ok), b"FIX.4.4", b"A", b"V", 2**70, now, NS) == 0
+    assert check(FixMessage(ok), "FIX.4.4", b"A", b"V", 5, now, NS) == 0  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        check(FixMessage(ok), b"FIX.4.4")  # type: ignore[call-arg]
