@@ -31,7 +31,7 @@ in ``bench.e2e`` at low rates: judge a change to the order path by both.
 ``--instructions`` counts instead of timing: it runs the same benchmark under valgrind's
 callgrind, collecting only the timed parts of the measured rounds (``bench._callgrind``
 switches collection on and off around them; ``PYTHONHASHSEED=0``), and prints the
-instructions per request. The count repeats to ~0.02% between runs whatever else the machine
+instructions per request. The count repeats to ~0.1-0.3% between runs whatever else the machine
 does, so a change to the in-process path can be judged on a machine too noisy for the timings
 (it says nothing about cache misses: judge those with ``--evict-mb``). ~30 s for 600 rounds
 of 3. Compare counts made with the same ``--rounds`` and ``--batch``: the order book's size

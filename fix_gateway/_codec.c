@@ -868,7 +868,8 @@ static int same_bytes(PyObject *v, PyObject *want) {
    MsgSeqNum(34) all digits and the expected one, SendingTime(52) a UTCTimestamp within
    max_latency_ns of now, SenderCompID(49) theirs and TargetCompID(56) ours (first occurrences,
    as FixMessage.get reads them). 0 declines: the Python path then decides, as always (it may
-   still accept what this declines). The reference is _pycodec.py_session_check. */
+   still accept what this declines). The reference is those Python checks themselves:
+   tests/property/test_session_check.py runs sessions with and without this on the same messages. */
 static PyObject *session_check(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
     if (nargs != 7) {
         PyErr_SetString(PyExc_TypeError, "session_check(msg, begin, theirs, ours, expected, now_ns, max_latency_ns)");

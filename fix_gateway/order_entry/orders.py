@@ -157,9 +157,9 @@ class OrderBook:
     forgotten: int = 0  # orders the last end_of_day forgot
     _n: int = 0
     _evt_seq: int = 0
-    # the TransactTime(60) of the event batch being folded (one for all its reports), and
-    # each session's FIX.4.4-or-not (sessions are configured once): per report, a dictionary
-    # lookup instead of a clock read and formatting, and of a call
+    # the TransactTime(60) of the event batch being folded (one for all its reports, whatever
+    # the handler), and each session's FIX.4.4-or-not (sessions are configured once): per
+    # report, a dictionary lookup instead of a clock read and formatting, and of a call
     _tt: bytes = b""
     _fix44: dict[str, bool] = field(default_factory=dict)
 
@@ -292,7 +292,7 @@ class OrderBook:
                 ord_status="8", account=meta.account, symbol=meta.symbol, side=meta.side or "1",
                 order_qty=qty, ord_type=meta.ord_type, leaves_qty=zero, cum_qty=zero, avg_px=zero,
                 ord_rej_reason=reports.ord_rej_reason(rej_code(ev.code), fix44), text=text,
-                transact_time=self.transact_time(), fix44=fix44,
+                transact_time=self._tt, fix44=fix44,
             )
             out.append(Report(meta.session, "8", list(fields), self._evt_seq))
         elif ev.command in (c.CmdType.CANCEL, c.CmdType.REPLACE):
@@ -302,14 +302,14 @@ class OrderBook:
                 orig_cl_ord_id=meta.orig_cl_ord_id, ord_status=o.status if o else "8",
                 response_to="1" if ev.command == c.CmdType.CANCEL else "2",
                 reason=reports.cxl_rej_reason(cxl_code(ev.code), fix44), text=text,
-                transact_time=self.transact_time(), account=meta.account,
+                transact_time=self._tt, account=meta.account,
             )
             self._n += 1
             out.append(Report(meta.session, "9", list(fields), self._evt_seq))
         elif ev.command == c.CmdType.MASS_CANCEL:
             fields = reports.mass_cancel_report(
                 cl_ord_id=meta.cl_ord_id, order_id=f"MC{meta.seq}", request_type=meta.extra or "7",
-                response="0", affected=0, reject_reason=99, text=text, transact_time=self.transact_time(),
+                response="0", affected=0, reject_reason=99, text=text, transact_time=self._tt,
             )
             self._n += 1
             out.append(Report(meta.session, "r", list(fields), self._evt_seq))
@@ -381,7 +381,7 @@ class OrderBook:
         fields = reports.mass_cancel_report(
             cl_ord_id=meta.cl_ord_id, order_id=f"MC{meta.seq}", request_type=meta.extra or "7",
             response=meta.extra or "7", affected=ev.count, symbol=meta.symbol, side=meta.side,
-            transact_time=self.transact_time(),
+            transact_time=self._tt,
         )
         self._n += 1
         out.append(Report(meta.session, "r", list(fields), self._evt_seq))
