@@ -48,9 +48,9 @@ async def _run(url: str, trips: int) -> float:
         for n in (500, trips):
             start = time.process_time()
             for _ in range(n):
-                waiter[0] = loop.create_future()
+                waiter[0] = future = loop.create_future()
                 ack = bus.append_soon(StreamKind.COMMANDS, b"x" * 200, msg_id=uuid.uuid4().hex)
-                await waiter[0]
+                await future
                 await ack
                 await asyncio.sleep(0.0005)
             cpu = time.process_time() - start

@@ -1254,7 +1254,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         m2 = scrape(tmp)
         t2 = time.monotonic()
         lag_after_throughput = writer_lag(tmp, m2)
-        lat_cpu, lat_batches = [], []
+        lat_cpu: list[dict[str, float]] = []
+        lat_batches: list[dict[str, Any]] = []
         latency_scheduling: dict[str, str] = {}
         settles: list[dict[str, Any]] = []
         lat_lags: list[int | None] = []

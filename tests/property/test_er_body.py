@@ -4,6 +4,7 @@ references (``_pycodec.py_er_body``, ``py_er_terms``), and the reference's numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -77,7 +78,7 @@ def terms_args(draw: st.DrawFn, units: st.SearchStrategy[int] = small) -> tuple[
 
 
 # each C builder, its argument strategy, its pure-Python reference
-C_AGAINST_REFERENCE = {"er_body": (er_args, py_er_body), "er_terms": (terms_args, py_er_terms)}
+C_AGAINST_REFERENCE: dict[str, tuple[Callable[..., st.SearchStrategy[tuple[Any, ...]]], Callable[..., bytes]]] = {"er_body": (er_args, py_er_body), "er_terms": (terms_args, py_er_terms)}
 
 
 @pytest.mark.skipif(C is None, reason="C codec not built")

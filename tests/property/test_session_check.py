@@ -99,10 +99,11 @@ def build(sc: Scenario, m: dict[str, Any]) -> bytes:
 
     def comp(kind: str, right: str) -> list[tuple[int, Any]]:
         tag = 49 if right == sc.us else 56
-        return {
+        fields: dict[str, list[tuple[int, Any]]] = {
             "ok": [(tag, right)], "wrong": [(tag, right + "X")], "missing": [], "": [(tag, b"")],
             "dup-first-wrong": [(tag, "NOPE"), (tag, right)], "dup-second-wrong": [(tag, right), (tag, "NOPE")],
-        }[kind]
+        }
+        return fields[kind]
 
     parts = [seq, comp(m["sender"], sc.us), sending, comp(m["target"], sc.them)]
     header = [f for i in m["order"] for f in parts[i]]

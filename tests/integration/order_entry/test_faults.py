@@ -18,6 +18,7 @@ from engine import wire
 from engine.service import EngineService
 from engine.snapshots import SnapshotStore
 from fix_gateway.client import FixClient
+from fix_gateway.codec import FixMessage
 from tests.support.engine_feed import replayed_state_hash
 from venue.bus.envelope import Envelope, RequestMeta, encode_envelope, encode_meta
 from venue.bus.protocol import StreamKind
@@ -69,7 +70,7 @@ async def test_gateway_crash_then_resend_recovers_every_missed_report(
         alpha.send("2", [(7, last_seen + 1), (16, 0)])
         # The store was abandoned (no final flush), so the restarted gateway skipped its
         # sequence ahead: numbers it may have used are gap-filled, never reused.
-        answer = []
+        answer: list[FixMessage] = []
         while not answer or s(answer[-1], 36) != str(int(s(logon, 34)) + 1):
             answer.append(await alpha.next(timeout=10))
         replayed = [m for m in answer if s(m, 35) == "8"]

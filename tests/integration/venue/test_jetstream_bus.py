@@ -166,9 +166,9 @@ async def test_records_and_acknowledgements_skip_nats_py_message_objects(nats_ur
         seen: list[bytes] = []
         process_msg = nc._process_msg
 
-        async def counting(sid: int, subject: bytes, reply: bytes, data: bytes, hdr: bytes | None) -> None:
+        async def counting(sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:
             seen.append(data)
-            await process_msg(sid, subject, reply, data, hdr)
+            await process_msg(sid, subject, reply, data, headers)
 
         nc._process_msg = counting  # type: ignore[method-assign]
         parser = nc._ps

@@ -32,7 +32,7 @@ def test_session_end_between() -> None:
 
 
 async def commands(bus: MemoryBus) -> list[tuple[c.Command | None, str]]:
-    out = []
+    out: list[tuple[c.Command | None, str]] = []
     for seq in range(1, await bus.last_seq(StreamKind.COMMANDS) + 1):
         async for rec in bus.read(StreamKind.COMMANDS, seq):
             env = decode_envelope(rec.payload)

@@ -52,7 +52,7 @@ class Core:
         )
         self.engine = MatchingEngine()
         self.evt_seq = 0
-        setup = [
+        setup: list[c.Command] = [
             BTC.add_command(1, 0),
             c.AddAccount(2, 0, 1, 1, 1, 5),
             c.AddAccount(3, 0, 2, 2, 1, 5),

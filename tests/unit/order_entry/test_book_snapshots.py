@@ -3,6 +3,7 @@ is never used."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from msgspec.structs import replace
@@ -38,7 +39,7 @@ def test_the_book_comes_back_exactly(tmp_path: Path) -> None:
     for k, o in snap.orders.items():
         live = core.book.orders[k]
         assert (o.encode_head(), o.encode_terms()) == (live.head or live.encode_head(), live.terms or live.encode_terms())
-    def names(index: dict[str, dict[str, Order]]) -> dict[tuple[str, str], int]:
+    def names(index: Mapping[str, Mapping[str, Order]]) -> dict[tuple[str, str], int]:
         return {(account, cl): o.order_id for account, named in index.items() for cl, o in named.items()}
 
     assert names(snap.by_cl_ord_id) == names(core.book.by_cl_ord_id)

@@ -31,7 +31,7 @@ def nats_py_bytes(subject: str, reply: str, headers: dict[str, str] | None, payl
     return sent[0]
 
 
-values = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=40)
+values = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=40)
 
 
 keys = st.one_of(

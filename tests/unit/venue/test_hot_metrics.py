@@ -33,9 +33,9 @@ def test_the_same_samples_as_prometheus_client(incs: list[int], sets: list[int],
     for v in sets:
         g1.set(v)
         g2.set(v)
-    for v in observed:
-        h1.observe(v)
-        h2.observe(v)
+    for x in observed:
+        h1.observe(x)
+        h2.observe(x)
     assert exposition(ours) == exposition(theirs)
     assert h2.count == len(observed)
 

@@ -140,7 +140,12 @@ def test_a_handler_follows_its_subscription_to_a_new_sid() -> None:
     nc._subs = {3: sub}
     got: list[bytes] = []
     parser = FastParser(nc)
-    parser.add_direct(sub, lambda s, r, d, h: got.append(d) or True)
+
+    def take(s: bytes, r: bytes, d: bytes, h: bytes | None) -> bool:
+        got.append(d)
+        return True
+
+    parser.add_direct(sub, take)
     asyncio.run(parser.parse(b"MSG a 3 1\r\nx\r\n"))
     nc._subs = {9: sub}  # (nats-py re-created the ordered consumer under a new sid)
     asyncio.run(parser.parse(b"MSG a 9 1\r\ny\r\nMSG a 3 1\r\nz\r\n"))
