@@ -740,10 +740,7 @@ static PyObject *er_terms(PyObject *self, PyObject *const *a, Py_ssize_t nargs) 
     return out;
 }
 
-/* ---------------------------------------------------------------- NewOrderSingle terms */
-
-static PyObject *k_side, *k_ordtype, *k_tif, *k_qty, *k_price, *k_stoppx, *k_maxfloor,
-                *k_execinst, *k_stp;
+/* ---------------------------------------------------------------- NewOrderSingle translation */
 
 /* units of 10**-scale of a plain positive "digits[.digits]" value (requests._fast_units,
    limited to 18 digits in all); -1 when it is not one (the caller takes the general path) */
@@ -770,54 +767,337 @@ static long long plain_units(PyObject *v, long long scale) {
     return units > 0 ? units : -1;
 }
 
-/* nos_terms(fields_by_tag, qty_scale, price_scale) -> (side, ord_type, tif, qty, price) | None:
-   the engine terms of a plain NewOrderSingle (Side 1/2, OrdType market/limit, TimeInForce
-   absent or 0/1/3/4, plain positive OrderQty, a plain positive Price for a limit order; no
-   StopPx, MaxFloor, ExecInst or SelfTradePreventionMode); None for anything else, which
-   requests._new_order then reads the general way (and refuses where it must). */
-static PyObject *nos_terms(PyObject *self, PyObject *args) {
-    PyObject *index;
-    long long qscale, pscale;
-    if (!PyArg_ParseTuple(args, "O!LL", &PyDict_Type, &index, &qscale, &pscale)) return NULL;
-    if (!k_side) {
-        k_side = PyLong_FromLong(54); k_ordtype = PyLong_FromLong(40); k_tif = PyLong_FromLong(59);
-        k_qty = PyLong_FromLong(38); k_price = PyLong_FromLong(44); k_stoppx = PyLong_FromLong(99);
-        k_maxfloor = PyLong_FromLong(111); k_execinst = PyLong_FromLong(18); k_stp = PyLong_FromLong(7928);
-        if (!k_side || !k_ordtype || !k_tif || !k_qty || !k_price || !k_stoppx || !k_maxfloor
-            || !k_execinst || !k_stp) return NULL;
+static inline void put_le(unsigned char *w, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) { w[i] = (unsigned char)(v & 0xff); v >>= 8; }
+}
+
+static inline int one_char(PyObject *v, char *c) {
+    if (!v || !PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 1) return 0;
+    *c = PyBytes_AS_STRING(v)[0];
+    return 1;
+}
+
+static inline PyObject *latin1(PyObject *v) {  /* new reference; "" for an absent value */
+    if (!v) return PyUnicode_New(0, 0);
+    return PyUnicode_DecodeLatin1(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v), NULL);
+}
+
+#define NO_RECORD_SIZE 104
+#define PLAN_SIZE 9
+enum { NV_ACCOUNT, NV_CLORDID, NV_QTY, NV_ORDTYPE, NV_PRICE, NV_SIDE, NV_SYMBOL, NV_TIF, NV_COUNT };
+
+/* The order a ClOrdID names: OrderBook.find(account, cl_ord_id) over by_cl_ord_id, a dict
+   of account -> ShardedDict (venue/sharded_dict.py: hash(key) % len(_shards) picks the
+   plain dict; a plain dict is read as is). Borrowed reference; NULL with no error when
+   there is none, NULL with an error set on failure. */
+static PyObject *s_shards_attr = NULL;
+
+static PyObject *book_find(PyObject *by_cl_ord_id, PyObject *account, PyObject *cl_ord_id) {
+    PyObject *named = PyDict_GetItemWithError(by_cl_ord_id, account);
+    if (!named) return NULL;
+    if (PyDict_Check(named)) return PyDict_GetItemWithError(named, cl_ord_id);
+    if (!s_shards_attr && !(s_shards_attr = PyUnicode_InternFromString("_shards"))) return NULL;
+    PyObject *shards = PyObject_GetAttr(named, s_shards_attr);
+    if (!shards) return NULL;
+    PyObject *found = NULL;
+    Py_ssize_t n = PyList_Check(shards) ? PyList_GET_SIZE(shards) : 0;
+    if (n <= 0) {
+        PyErr_SetString(PyExc_TypeError, "ShardedDict._shards: a list of dicts expected");
+    } else {
+        Py_hash_t h = PyObject_Hash(cl_ord_id);
+        if (h != -1) {
+            Py_ssize_t i = (Py_ssize_t)(h % n);
+            if (i < 0) i += n;  /* Python's modulo */
+            PyObject *shard = PyList_GET_ITEM(shards, i);
+            if (PyDict_Check(shard)) found = PyDict_GetItemWithError(shard, cl_ord_id);
+            else PyErr_SetString(PyExc_TypeError, "ShardedDict._shards: a list of dicts expected");
+        }
     }
-    if (PyDict_GetItemWithError(index, k_stoppx) || PyDict_GetItemWithError(index, k_maxfloor)
-        || PyDict_GetItemWithError(index, k_execinst) || PyDict_GetItemWithError(index, k_stp)) Py_RETURN_NONE;
-    if (PyErr_Occurred()) return NULL;
-    PyObject *v = PyDict_GetItemWithError(index, k_side);
-    if (!v || !PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 1) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
-    char c = PyBytes_AS_STRING(v)[0];
-    long side = c == '1' ? 0 : c == '2' ? 1 : -1;
-    v = PyDict_GetItemWithError(index, k_ordtype);
-    if (side < 0 || !v || !PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 1) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
-    c = PyBytes_AS_STRING(v)[0];
-    long ord_type = c == '1' ? 0 : c == '2' ? 1 : -1;
-    if (ord_type < 0) Py_RETURN_NONE;
-    long tif = 0;
-    v = PyDict_GetItemWithError(index, k_tif);
-    if (v) {
-        if (!PyBytes_Check(v) || PyBytes_GET_SIZE(v) != 1) Py_RETURN_NONE;
-        c = PyBytes_AS_STRING(v)[0];
+    Py_DECREF(shards);
+    return found;
+}
+
+/* 1 when (account, ClOrdID) is a duplicate (OrderEntryApplication._duplicate: in flight, or
+   an order of the day carried it), 0 when not, -1 on error. */
+static int duplicate(PyObject *inflight, PyObject *by_cl_ord_id, PyObject *account, PyObject *cl_ord_id) {
+    PyObject *key = PyTuple_Pack(2, account, cl_ord_id);
+    if (!key) return -1;
+    int in = PySet_Contains(inflight, key);
+    Py_DECREF(key);
+    if (in != 0) return in;
+    if (book_find(by_cl_ord_id, account, cl_ord_id)) return 1;
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* the session's account for a request: Account(1) if present and not empty, else the
+   session's first (requests._account); borrowed (account_id, code, firm) or NULL (declined,
+   or an error set) */
+static PyObject *plan_account(PyObject *plan, PyObject *value) {
+    PyObject *accounts = PyTuple_GET_ITEM(plan, 3);
+    PyObject *acct = (value && PyBytes_GET_SIZE(value)) ? PyDict_GetItemWithError(accounts, value) : PyTuple_GET_ITEM(plan, 4);
+    if (!acct || !PyTuple_Check(acct) || PyTuple_GET_SIZE(acct) != 3) return NULL;
+    int dead = PySet_Contains(PyTuple_GET_ITEM(plan, 5), PyTuple_GET_ITEM(acct, 2));
+    return dead == 0 ? acct : NULL;
+}
+
+static int plan_ok(PyObject *plan) {
+    return PyTuple_Check(plan) && PyTuple_GET_SIZE(plan) == PLAN_SIZE && PyLong_Check(PyTuple_GET_ITEM(plan, 2))
+        && PyDict_Check(PyTuple_GET_ITEM(plan, 3)) && PyAnySet_Check(PyTuple_GET_ITEM(plan, 5))
+        && PyDict_Check(PyTuple_GET_ITEM(plan, 6)) && PyUnicode_Check(PyTuple_GET_ITEM(plan, 1));
+}
+
+/* new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id) -> (record, RequestMeta)
+   | None: the whole translation of a plain NewOrderSingle (requests._new_order and the
+   application's duplicate check): the account, the instrument, the terms, the NewOrder
+   command record (wire.encode_new_order's bytes) and the request's RequestMeta, in one call
+   over the message's fields (first occurrences, as FixMessage.get).
+
+   plan (refdata.RefData.order_plan, one per session): (SessionContext, session_id,
+   stp_mode, {account code bytes: (account_id, code, firm)} of the session's tradable accounts,
+   the default account's entry or None, the killed firms (the live set), {symbol bytes:
+   (instrument_id, price_scale, qty_scale, symbol)}, the RequestMeta class, "fix").
+
+   Plain means: Account(1) absent, empty or one of the session's, its firm not killed;
+   Symbol(55) a known instrument; Side 1/2; OrdType market/limit; TimeInForce absent or
+   0/1/3/4; a plain positive OrderQty; a plain positive Price for a limit order (a market
+   order's must still be plain); no StopPx, MaxFloor, ExecInst or SelfTradePreventionMode;
+   a ClOrdID neither in flight (inflight: the set of (account, ClOrdID)) nor of an order of
+   the day (by_cl_ord_id: OrderBook.by_cl_ord_id). Anything else is declined (None), and
+   the Python translation decides, refusals included. The reference is that Python
+   translation: tests/property/test_new_order_fast.py. */
+static PyObject *new_order_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id)");
+        return NULL;
+    }
+    PyObject *msg = a[0], *plan = a[1];
+    if (!message_type || Py_TYPE(msg) != message_type || !plan_ok(plan) || !PyLong_Check(a[2]) || !PyLong_Check(a[3])
+        || !PyAnySet_Check(a[4]) || !PyDict_Check(a[5]))
+        Py_RETURN_NONE;
+    long long order_id = PyLong_AsLongLong(a[2]), now_ns = PyLong_AsLongLong(a[3]);
+    PyObject *session = PyTuple_GET_ITEM(plan, 1), *instruments = PyTuple_GET_ITEM(plan, 6);
+    PyObject *meta_type = PyTuple_GET_ITEM(plan, 7), *source = PyTuple_GET_ITEM(plan, 8);
+    long long stp = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 2));
+    if (PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+    if (order_id < 0 || stp < 0 || stp > 255) Py_RETURN_NONE;
+    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
+    if (!fields || !PyList_Check(fields)) Py_RETURN_NONE;
+
+    PyObject *v[NV_COUNT] = {NULL};
+    Py_ssize_t nf = PyList_GET_SIZE(fields);
+    for (Py_ssize_t i = 0; i < nf; i++) {
+        PyObject *f = PyList_GET_ITEM(fields, i);
+        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0))) Py_RETURN_NONE;
+        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
+        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+        PyObject *value = PyTuple_GET_ITEM(f, 1);
+        int k;
+        switch (tag) {
+        case 1: k = NV_ACCOUNT; break;
+        case 11: k = NV_CLORDID; break;
+        case 38: k = NV_QTY; break;
+        case 40: k = NV_ORDTYPE; break;
+        case 44: k = NV_PRICE; break;
+        case 54: k = NV_SIDE; break;
+        case 55: k = NV_SYMBOL; break;
+        case 59: k = NV_TIF; break;
+        case 18: case 99: case 111: case 7928: Py_RETURN_NONE;  /* not a plain order */
+        default: continue;
+        }
+        if (!PyBytes_Check(value)) Py_RETURN_NONE;
+        if (!v[k]) v[k] = value;
+    }
+
+    PyObject *acct = plan_account(plan, v[NV_ACCOUNT]);
+    if (!acct) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
+    long long account_id = PyLong_AsLongLong(PyTuple_GET_ITEM(acct, 0));
+    if (PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+    if (account_id < 0) Py_RETURN_NONE;
+
+    /* the instrument */
+    if (!v[NV_SYMBOL]) Py_RETURN_NONE;
+    PyObject *ins = PyDict_GetItemWithError(instruments, v[NV_SYMBOL]);
+    if (!ins) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
+    if (!PyTuple_Check(ins) || PyTuple_GET_SIZE(ins) != 4) Py_RETURN_NONE;
+    long long instrument_id = PyLong_AsLongLong(PyTuple_GET_ITEM(ins, 0));
+    long long pscale = PyLong_AsLongLong(PyTuple_GET_ITEM(ins, 1));
+    long long qscale = PyLong_AsLongLong(PyTuple_GET_ITEM(ins, 2));
+    if (PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+    if (instrument_id < 0) Py_RETURN_NONE;
+
+    /* the terms (engine codes: Side 0 buy 1 sell; OrdType 0 market 1 limit; TIF 0 DAY 1 GTC 2 IOC 3 FOK) */
+    char c;
+    if (!one_char(v[NV_SIDE], &c) || (c != '1' && c != '2')) Py_RETURN_NONE;
+    int side = c == '1' ? 0 : 1;
+    if (!one_char(v[NV_ORDTYPE], &c) || (c != '1' && c != '2')) Py_RETURN_NONE;
+    int ord_type = c == '1' ? 0 : 1;
+    int tif = 0;
+    if (v[NV_TIF]) {
+        if (!one_char(v[NV_TIF], &c)) Py_RETURN_NONE;
         tif = c == '0' ? 0 : c == '1' ? 1 : c == '3' ? 2 : c == '4' ? 3 : -1;
         if (tif < 0) Py_RETURN_NONE;
-    } else if (PyErr_Occurred()) return NULL;
-    long long qty = plain_units(PyDict_GetItemWithError(index, k_qty), qscale);
-    if (PyErr_Occurred()) return NULL;
+    }
+    long long qty = plain_units(v[NV_QTY], qscale);
     if (qty < 0) Py_RETURN_NONE;
     long long price = 0;
-    v = PyDict_GetItemWithError(index, k_price);
-    if (PyErr_Occurred()) return NULL;
-    if (ord_type == 1 || v) {  /* a limit needs one; a market order's must still be plain */
-        price = plain_units(v, pscale);
+    if (ord_type == 1 || v[NV_PRICE]) {  /* a limit needs one; a market order's must still be plain */
+        price = plain_units(v[NV_PRICE], pscale);
         if (price < 0) Py_RETURN_NONE;
         if (ord_type == 0) price = 0;
     }
-    return Py_BuildValue("(lllLL)", side, ord_type, tif, qty, price);
+
+    PyObject *cl_ord_id = latin1(v[NV_CLORDID]);
+    if (!cl_ord_id) return NULL;
+    int dup = duplicate(a[4], a[5], PyTuple_GET_ITEM(acct, 1), cl_ord_id);
+    if (dup != 0) { Py_DECREF(cl_ord_id); if (dup < 0) return NULL; Py_RETURN_NONE; }
+
+    /* the NewOrder record (engine/wire.py CMD_LAYOUT): type, side, ord_type, tif, flags, stp,
+       pad, seq, ts, order_id, account, instrument, price, qty, stop, display, expire, 2 spare */
+    PyObject *record = PyBytes_FromStringAndSize(NULL, NO_RECORD_SIZE);
+    if (!record) { Py_DECREF(cl_ord_id); return NULL; }
+    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(record);
+    memset(w, 0, NO_RECORD_SIZE);
+    put_le(w, 9, 2);  /* CmdType.NEW_ORDER */
+    w[2] = (unsigned char)side; w[3] = (unsigned char)ord_type; w[4] = (unsigned char)tif;
+    w[5] = 0; w[6] = (unsigned char)stp;
+    put_le(w + 8, (uint64_t)order_id, 8);
+    put_le(w + 16, (uint64_t)now_ns, 8);
+    put_le(w + 24, (uint64_t)order_id, 8);
+    put_le(w + 32, (uint64_t)account_id, 8);
+    put_le(w + 40, (uint64_t)instrument_id, 8);
+    put_le(w + 48, (uint64_t)price, 8);
+    put_le(w + 56, (uint64_t)qty, 8);
+
+    /* RequestMeta(seq, session, cl_ord_id, orig_cl_ord_id, account, symbol, firm, source,
+       side, ord_type, price, qty) */
+    PyObject *args[12] = {NULL};
+    args[0] = a[2]; Py_INCREF(args[0]);
+    args[1] = session; Py_INCREF(session);
+    args[2] = cl_ord_id;  /* the reference moves here */
+    args[3] = PyUnicode_New(0, 0);
+    args[4] = PyTuple_GET_ITEM(acct, 1); Py_INCREF(args[4]);
+    args[5] = PyTuple_GET_ITEM(ins, 3); Py_INCREF(args[5]);
+    args[6] = PyTuple_GET_ITEM(acct, 2); Py_INCREF(args[6]);
+    args[7] = source; Py_INCREF(source);
+    args[8] = latin1(v[NV_SIDE]);
+    args[9] = latin1(v[NV_ORDTYPE]);
+    args[10] = latin1(v[NV_PRICE]);
+    args[11] = latin1(v[NV_QTY]);
+    PyObject *meta = NULL, *out = NULL;
+    int ok = 1;
+    for (int i = 0; i < 12; i++) ok &= args[i] != NULL;
+    if (ok) meta = PyObject_Vectorcall(meta_type, args, 12, NULL);
+    for (int i = 0; i < 12; i++) Py_XDECREF(args[i]);
+    if (meta) out = PyTuple_Pack(2, record, meta);
+    Py_DECREF(record);
+    Py_XDECREF(meta);
+    return out;
+}
+
+static PyObject *s_account_attr, *s_live_attr, *s_order_id_attr, *s_symbol_attr, *s_side_attr;
+
+/* cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id) -> (record, RequestMeta) | None:
+   an OrderCancelRequest's translation (requests.cancel, with the application's order lookup
+   and duplicate check) in one call: Account(1) as new_order_fast takes it, the live order of
+   that account OrigClOrdID(41) names, a ClOrdID(11) not a duplicate; the Cancel command
+   record (wire.encode_command's bytes) and the RequestMeta (requests._amend_meta's). Anything
+   else (an unknown or finished order, another account's, a duplicate, odd input) is
+   declined (None): the Python path then decides, and refuses. The reference is that path:
+   tests/property/test_new_order_fast.py. */
+static PyObject *cancel_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id)");
+        return NULL;
+    }
+    PyObject *msg = a[0], *plan = a[1];
+    if (!message_type || Py_TYPE(msg) != message_type || !plan_ok(plan) || !PyLong_Check(a[2]) || !PyLong_Check(a[3])
+        || !PyAnySet_Check(a[4]) || !PyDict_Check(a[5]))
+        Py_RETURN_NONE;
+    long long seq = PyLong_AsLongLong(a[2]), now_ns = PyLong_AsLongLong(a[3]);
+    if (PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+    if (!s_account_attr) {
+        s_account_attr = PyUnicode_InternFromString("account");
+        s_live_attr = PyUnicode_InternFromString("live");
+        s_order_id_attr = PyUnicode_InternFromString("order_id");
+        s_symbol_attr = PyUnicode_InternFromString("symbol");
+        s_side_attr = PyUnicode_InternFromString("side");
+        if (!s_account_attr || !s_live_attr || !s_order_id_attr || !s_symbol_attr || !s_side_attr) return NULL;
+    }
+    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
+    if (!fields || !PyList_Check(fields)) Py_RETURN_NONE;
+    PyObject *account_v = NULL, *cl_v = NULL, *orig_v = NULL;
+    Py_ssize_t nf = PyList_GET_SIZE(fields);
+    for (Py_ssize_t i = 0; i < nf; i++) {
+        PyObject *f = PyList_GET_ITEM(fields, i);
+        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0))) Py_RETURN_NONE;
+        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
+        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+        PyObject **slot = tag == 1 ? &account_v : tag == 11 ? &cl_v : tag == 41 ? &orig_v : NULL;
+        if (!slot) continue;
+        if (!PyBytes_Check(PyTuple_GET_ITEM(f, 1))) Py_RETURN_NONE;
+        if (!*slot) *slot = PyTuple_GET_ITEM(f, 1);
+    }
+    PyObject *acct = plan_account(plan, account_v);
+    if (!acct) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
+    PyObject *code = PyTuple_GET_ITEM(acct, 1);
+    long long account_id = PyLong_AsLongLong(PyTuple_GET_ITEM(acct, 0));
+    if (PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
+    if (account_id < 0) Py_RETURN_NONE;
+
+    PyObject *orig = latin1(orig_v), *cl = NULL, *record = NULL, *out = NULL;
+    PyObject *o_account = NULL, *o_live = NULL, *o_id = NULL, *o_symbol = NULL, *o_side = NULL;
+    if (!orig) return NULL;
+    PyObject *order = book_find(a[5], code, orig);  /* borrowed */
+    if (!order) { if (PyErr_Occurred()) goto fail; goto decline; }
+    Py_INCREF(order);
+    o_account = PyObject_GetAttr(order, s_account_attr);
+    o_live = o_account ? PyObject_GetAttr(order, s_live_attr) : NULL;
+    o_id = o_live ? PyObject_GetAttr(order, s_order_id_attr) : NULL;
+    o_symbol = o_id ? PyObject_GetAttr(order, s_symbol_attr) : NULL;
+    o_side = o_symbol ? PyObject_GetAttr(order, s_side_attr) : NULL;
+    Py_DECREF(order);
+    if (!o_side) goto fail;
+    if (o_live != Py_True || !PyUnicode_Check(o_account) || !PyLong_Check(o_id)) goto decline;
+    int same = PyUnicode_Compare(o_account, code);
+    if (same == -1 && PyErr_Occurred()) goto fail;
+    if (same != 0) goto decline;
+    long long order_id = PyLong_AsLongLong(o_id);
+    if (PyErr_Occurred()) { PyErr_Clear(); goto decline; }
+    if (order_id < 0) goto decline;
+    cl = latin1(cl_v);
+    if (!cl) goto fail;
+    int dup = duplicate(a[4], a[5], code, cl);
+    if (dup < 0) goto fail;
+    if (dup) goto decline;
+
+    /* the Cancel record (engine/wire.py CMD_LAYOUT): type, 6 pad, seq, ts, order_id, account, 8 spare */
+    record = PyBytes_FromStringAndSize(NULL, NO_RECORD_SIZE);
+    if (!record) goto fail;
+    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(record);
+    memset(w, 0, NO_RECORD_SIZE);
+    put_le(w, 10, 2);  /* CmdType.CANCEL */
+    put_le(w + 8, (uint64_t)seq, 8);
+    put_le(w + 16, (uint64_t)now_ns, 8);
+    put_le(w + 24, (uint64_t)order_id, 8);
+    put_le(w + 32, (uint64_t)account_id, 8);
+    /* RequestMeta(seq, session, cl_ord_id, orig_cl_ord_id, account, symbol, firm, source, side) */
+    PyObject *args[9] = {a[2], PyTuple_GET_ITEM(plan, 1), cl, orig, code, o_symbol, PyTuple_GET_ITEM(acct, 2),
+                         PyTuple_GET_ITEM(plan, 8), o_side};
+    PyObject *meta = PyObject_Vectorcall(PyTuple_GET_ITEM(plan, 7), args, 9, NULL);
+    if (!meta) goto fail;
+    out = PyTuple_Pack(2, record, meta);
+    Py_DECREF(meta);
+    goto done;
+decline:
+    out = Py_None;
+    Py_INCREF(out);
+    goto done;
+fail:
+    out = NULL;
+done:
+    Py_XDECREF(orig); Py_XDECREF(cl); Py_XDECREF(record);
+    Py_XDECREF(o_account); Py_XDECREF(o_live); Py_XDECREF(o_id); Py_XDECREF(o_symbol); Py_XDECREF(o_side);
+    return out;
 }
 
 /* ----------------------------------------------------------------------------- session check */
@@ -935,7 +1215,10 @@ static PyMethodDef methods[] = {
     {"er_terms", (PyCFunction)(void (*)(void))er_terms, METH_FASTCALL, "er_terms(...) -> an order's Account .. TimeInForce fields"},
     {"session_check", (PyCFunction)(void (*)(void))session_check, METH_FASTCALL,
      "session_check(msg, begin, theirs, ours, expected_seq, now_ns, max_latency_ns) -> expected_seq | 0"},
-    {"nos_terms", nos_terms, METH_VARARGS, "nos_terms(fields_by_tag, qty_scale, price_scale) -> (side, ord_type, tif, qty, price) | None"},
+    {"new_order_fast", (PyCFunction)(void (*)(void))new_order_fast, METH_FASTCALL,
+     "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id) -> (NewOrder record, RequestMeta) | None"},
+    {"cancel_fast", (PyCFunction)(void (*)(void))cancel_fast, METH_FASTCALL,
+     "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id) -> (Cancel record, RequestMeta) | None"},
     {NULL, NULL, 0, NULL},
 };
 

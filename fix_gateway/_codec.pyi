@@ -26,7 +26,14 @@ def er_terms(
     account: str, symbol: str, side: str, qty: int, qty_scale: int, ord_type: str, price: int,
     price_scale: int, stop_price: int, tif: str,
 ) -> bytes: ...
-def nos_terms(fields_by_tag: dict[int, bytes], qty_scale: int, price_scale: int) -> tuple[int, int, int, int, int] | None: ...
+def new_order_fast(
+    msg: object, plan: tuple[object, ...], order_id: int, now_ns: int, inflight: set[tuple[str, str]],
+    by_cl_ord_id: dict[str, object],
+) -> tuple[bytes, object] | None: ...
+def cancel_fast(
+    msg: object, plan: tuple[object, ...], seq: int, now_ns: int, inflight: set[tuple[str, str]],
+    by_cl_ord_id: dict[str, object],
+) -> tuple[bytes, object] | None: ...
 def session_check(
     msg: object, begin_string: bytes, their_comp_id: bytes, our_comp_id: bytes, expected_seq: int,
     now_ns: int, max_latency_ns: int,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from fix_gateway._pycodec import (
     GarbledMessage,
@@ -48,7 +49,10 @@ def _py_first_index(fields: list[tuple[int, bytes]]) -> dict[int, bytes]:
 
 _c_encode: Callable[[bytes, bytes, Sequence[tuple[int, str | bytes | int]]], bytes] | None
 _c_encode_run: Callable[[bytes, bytes, bytes, bytes, bytes, int, list[bytes]], list[bytes]] | None
-nos_terms: Callable[[dict[int, bytes], int, int], tuple[int, int, int, int, int] | None] | None
+# (msg, RefData.order_plan(ctx), order id or seq, now ns, in-flight (account, ClOrdID)s,
+#  OrderBook.by_cl_ord_id) -> (the command record, RequestMeta) | None (declined)
+new_order_fast: Callable[[FixMessage, tuple[Any, ...], int, int, set[tuple[str, str]], Any], tuple[bytes, Any] | None] | None
+cancel_fast: Callable[[FixMessage, tuple[Any, ...], int, int, set[tuple[str, str]], Any], tuple[bytes, Any] | None] | None
 # (msg, begin_string, their CompID, our CompID, expected MsgSeqNum, now ns, max latency ns)
 session_check: Callable[[FixMessage, bytes, bytes, bytes, int, int, int], int] | None
 try:
@@ -66,7 +70,8 @@ try:
     _first_index = _c.first_index
     er_body = _c.er_body
     er_terms = _c.er_terms
-    nos_terms = _c.nos_terms
+    new_order_fast = _c.new_order_fast
+    cancel_fast = _c.cancel_fast
     session_check = _c.session_check
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
@@ -79,7 +84,8 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     _first_index = _py_first_index
     er_body = py_er_body
     er_terms = py_er_terms
-    nos_terms = None  # every NewOrderSingle is read the general way (requests._order_terms)
+    new_order_fast = None  # every NewOrderSingle is translated in Python (requests.new_order)
+    cancel_fast = None  # every OrderCancelRequest too (requests.cancel)
     session_check = None  # every message takes the session's checks in Python (InSession)
     IMPLEMENTATION = "python"
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from engine import commands as c
 from engine import wire
 from fix_gateway.application import BusinessReject, Outgoing, Reply
-from fix_gateway.codec import FixMessage
+from fix_gateway.codec import FixMessage, cancel_fast, new_order_fast
 from venue.bus.envelope import RequestMeta
 from venue.clock import Clock
 from venue.ids import IdAllocator
@@ -123,9 +123,19 @@ class OrderEntryApplication:
         )
         return [Outgoing("8", fields)]
 
+    def _plan(self, ctx: SessionContext) -> tuple[object, ...]:
+        plan = self.refdata.order_plans.get(ctx.session_id)
+        return plan if plan is not None and plan[0] is ctx else self.refdata.order_plan(ctx)
+
     def _new_order(self, ctx: SessionContext, msg: FixMessage) -> Reply:
         order_id = self.ids.next()
-        result = requests.new_order(ctx, self.refdata, msg, order_id, self.clock.now_ns())
+        now = self.clock.now_ns()
+        if new_order_fast is not None:  # a plain order, not a duplicate: translated in one C call
+            fast = new_order_fast(msg, self._plan(ctx), order_id, now, self._inflight_keys, self.book.by_cl_ord_id)
+            if fast is not None:
+                self._queue(*fast)
+                return []
+        result = requests.new_order(ctx, self.refdata, msg, order_id, now)
         if isinstance(result, Refusal):
             return self._refuse_order(ctx, msg, result)
         command, meta = result
@@ -145,9 +155,15 @@ class OrderEntryApplication:
 
     def _cancel_or_replace(self, ctx: SessionContext, msg: FixMessage, *, replace: bool) -> Reply:
         seq = self.ids.next()
+        now = self.clock.now_ns()
+        if not replace and cancel_fast is not None:  # a cancel of a live order: one C call
+            fast = cancel_fast(msg, self._plan(ctx), seq, now, self._inflight_keys, self.book.by_cl_ord_id)
+            if fast is not None:
+                self._queue(*fast)
+                return []
         order = self._order_ref(ctx, msg)
         translate = requests.replace if replace else requests.cancel
-        result = translate(ctx, self.refdata, msg, order, seq, self.clock.now_ns())
+        result = translate(ctx, self.refdata, msg, order, seq, now)
         if not isinstance(result, Refusal) and self._duplicate(result[1].account, result[1].cl_ord_id):
             result = Refusal(6, 6, f"duplicate ClOrdID {result[1].cl_ord_id!r}")
         if isinstance(result, Refusal):

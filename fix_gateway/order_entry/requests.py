@@ -22,7 +22,7 @@ from typing import NamedTuple
 from engine import commands as c
 from engine import wire
 from fix_gateway._pycodec import POW10
-from fix_gateway.codec import FixMessage, nos_terms
+from fix_gateway.codec import FixMessage
 from fix_gateway.session.times import parse_utc
 from venue.bus.envelope import RequestMeta
 from venue.fixedpoint import NotANumber, OffIncrement, parse_decimal
@@ -43,6 +43,7 @@ _SIDES = {b"1": int(c.BUY), b"2": int(c.SELL)}
 _PRICED = frozenset({_LIMIT, _STOP_LIMIT})
 _STOPS = frozenset({_STOP, _STOP_LIMIT})
 _STP_MODES = {b"0": 0, b"1": 1, b"2": 2, b"3": 3, b"4": 4}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # the command record's signed fields
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def new_order(
     ctx: SessionContext, refdata: RefData, msg: FixMessage, order_id: int, now_ns: int
 ) -> tuple[bytes, RequestMeta] | Refusal:
     """(the NewOrder command record, its metadata), or the Refusal. The record comes encoded
-    (``wire.encode_new_order``): the gateway needs no NewOrder object, only its bytes."""
+    (``wire.encode_new_order``): the gateway needs no NewOrder object, only its bytes.
+    The reference of ``codec.new_order_fast``, which the application tries first."""
     try:
         return _new_order(ctx, refdata, msg, order_id, now_ns)
     except NotANumber as exc:
@@ -163,19 +165,12 @@ def _new_order(
     spec = _instrument(refdata, msg)
     if isinstance(spec, Refusal):
         return spec
-    index = msg.fields_by_tag()
-    get = index.get  # one dict lookup per tag below, no method call
+    get = msg.fields_by_tag().get  # one dict lookup per tag below, no method call
     _, price_scale, qty_scale, _ = scales(spec)
-    fast = nos_terms(index, qty_scale, price_scale) if nos_terms is not None else None
-    if fast is not None:  # a plain order (most of them): its terms read in one C call
-        side, ord_type, tif, qty, price = fast
-        stop = display = flags = expire = 0
-        stp = ctx.stp_mode
-    else:
-        terms = _order_terms(ctx, spec, msg, get, price_scale, qty_scale)
-        if isinstance(terms, Refusal):
-            return terms
-        side, ord_type, tif, qty, price, stop, display, flags, stp, expire = terms
+    terms = _order_terms(ctx, spec, msg, get, price_scale, qty_scale)
+    if isinstance(terms, Refusal):
+        return terms
+    side, ord_type, tif, qty, price, stop, display, flags, stp, expire = terms
     side_raw, type_raw, qty_raw, price_raw = get(54), get(40), get(38), get(44)
     command = wire.encode_new_order(
         order_id, now_ns, order_id, account.account_id, spec.instrument_id, side, ord_type, tif,
@@ -203,8 +198,7 @@ def _order_terms(
     price_scale: int, qty_scale: int,
 ) -> tuple[int, int, int, int, int, int, int, int, int, int] | Refusal:
     """(side, ord_type, tif, qty, price, stop, display, flags, stp, expire) of a NewOrderSingle,
-    every tag read and checked: the general path, and the reference ``codec.nos_terms``
-    (the plain orders' fast path) is checked against."""
+    every tag read and checked."""
     side_raw = get(54)
     side = _SIDES.get(side_raw or b"")
     if side is None:
@@ -272,7 +266,24 @@ def _order_terms(
         if parsed is None:
             return Refusal.of(RejectCode.INVALID_EXPIRE_TIME, "GTD needs ExpireTime(126)")
         expire = parsed
+    out_of_range = _beyond_int64(msg, ((qty, 38, RejectCode.QTY_ABOVE_MAX), (price, 44, RejectCode.INVALID_PRICE),
+                                       (stop, 99, RejectCode.INVALID_STOP_PRICE), (display, 111, RejectCode.INVALID_DISPLAY_QTY),
+                                       (expire, 126, RejectCode.INVALID_EXPIRE_TIME)))
+    if out_of_range is not None:
+        return out_of_range
     return side, ord_type, tif, qty, price, stop, display, flags, stp, expire
+
+
+def _beyond_int64(msg: FixMessage, values: tuple[tuple[int, int, RejectCode], ...]) -> Refusal | None:
+    """The refusal for the first value the command record cannot hold (64-bit signed), if any:
+    an order that large can be nothing but a mistake, and it must be refused, not crash."""
+    for value, tag, code in values:
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            return Refusal.of(code, f"{_NAMES[tag]}({tag}) {_text(msg, tag)} is beyond the venue's range")
+    return None
+
+
+_NAMES = {38: "OrderQty", 44: "Price", 99: "StopPx", 111: "MaxFloor", 126: "ExpireTime"}
 
 
 def _live_order(
@@ -331,6 +342,9 @@ def replace(
     price = _price(spec, price_dec, "Price")
     if isinstance(price, Refusal):
         return price
+    out_of_range = _beyond_int64(msg, ((qty, 38, RejectCode.QTY_ABOVE_MAX), (price, 44, RejectCode.INVALID_PRICE)))
+    if out_of_range is not None:
+        return out_of_range
     meta = _amend_meta(ctx, msg, seq, account, order, price=_text(msg, 44), qty=_text(msg, 38))
     return c.Replace(seq=seq, ts=now_ns, order_id=order.order_id, account=account.account_id, price=price, qty=qty), meta
 

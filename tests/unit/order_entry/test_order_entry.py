@@ -67,6 +67,23 @@ def test_edge_refusals_carry_the_standard_reason_and_a_clear_text() -> None:
     assert bad_account.get(103) == b"15"
 
 
+def test_values_beyond_the_command_records_range_are_refused_not_crashed_on() -> None:
+    core = Core()
+    huge = "93000000000"  # 9.3e18 units of 10**-8: past a signed 64-bit field
+    [qty] = core.send(ALPHA, "D", order("h1", "1", huge, "60000"))
+    assert (qty.get(150), qty.get(103)) == (b"8", b"3") and b"OrderQty(38) 93000000000 is beyond" in (qty.get(58) or b"")
+    [px] = core.send(ALPHA, "D", order("h2", "1", "0.1", "100000000000000000"))
+    assert px.get(150) == b"8" and b"Price(44)" in (px.get(58) or b"")
+    far = [*order("h3", "1", "0.1", "60000"), (59, "6"), (126, "99991231-00:00:00")]
+    [gtd] = core.send(ALPHA, "D", far)
+    assert gtd.get(103) == b"4" and b"ExpireTime(126)" in (gtd.get(58) or b"")
+    assert core.pump() == []
+    core.send(ALPHA, "D", order("o1", "1", "0.5", "60000"))
+    core.pump()
+    [rep] = core.send(ALPHA, "G", [(11, "o2"), (41, "o1"), (55, "BTC-USD"), (54, "1"), (60, "x"), (38, huge), (40, "2"), (44, "60000")])
+    assert rep.msg_type == b"9" and b"OrderQty(38)" in (rep.get(58) or b"")
+
+
 def test_engine_rejects_become_execution_reports() -> None:
     core = Core(funds=__import__("decimal").Decimal("100"))
     core.send(ALPHA, "D", order("poor", "1", "1", "60000"))
