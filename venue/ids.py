@@ -24,7 +24,12 @@ class IdAllocator:
         self._last = 0
 
     def next(self) -> int:
-        candidate = ((self.clock.now_ns() // 1000) << GATEWAY_BITS) | self.gateway_id
+        return self.next_at(self.clock.now_ns())
+
+    def next_at(self, now_ns: int) -> int:
+        """``next()`` for a caller that has just read the clock (``now_ns``, from this
+        allocator's clock): one clock read for the id and the command's timestamp."""
+        candidate = ((now_ns // 1000) << GATEWAY_BITS) | self.gateway_id
         if candidate <= self._last:
             candidate = self._last + MAX_GATEWAYS
         self._last = candidate

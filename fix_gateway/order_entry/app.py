@@ -128,12 +128,20 @@ class OrderEntryApplication:
         return plan if plan is not None and plan[0] is ctx else self.refdata.order_plan(ctx)
 
     def _new_order(self, ctx: SessionContext, msg: FixMessage) -> Reply:
-        order_id = self.ids.next()
         now = self.clock.now_ns()
+        order_id = self.ids.next_at(now)
         if new_order_fast is not None:  # a plain order, not a duplicate: translated in one C call
-            fast = new_order_fast(msg, self._plan(ctx), order_id, now, self._inflight_keys, self.book.by_cl_ord_id)
+            plan = self.refdata.order_plans.get(ctx.session_id)
+            if plan is None or plan[0] is not ctx:
+                plan = self.refdata.order_plan(ctx)
+            fast = new_order_fast(msg, plan, order_id, now, self._inflight_keys, self.book.by_cl_ord_id)
             if fast is not None:
-                self._queue(*fast)
+                record, meta = fast
+                self.submit(record, meta)
+                key = (meta.account, meta.cl_ord_id)
+                if meta.cl_ord_id:
+                    self.inflight[order_id] = key
+                    self._inflight_keys.add(key)
                 return []
         result = requests.new_order(ctx, self.refdata, msg, order_id, now)
         if isinstance(result, Refusal):
@@ -154,8 +162,8 @@ class OrderEntryApplication:
         return OrderRef(o.order_id, o.account, o.symbol, o.side, o.live)
 
     def _cancel_or_replace(self, ctx: SessionContext, msg: FixMessage, *, replace: bool) -> Reply:
-        seq = self.ids.next()
         now = self.clock.now_ns()
+        seq = self.ids.next_at(now)
         if not replace and cancel_fast is not None:  # a cancel of a live order: one C call
             fast = cancel_fast(msg, self._plan(ctx), seq, now, self._inflight_keys, self.book.by_cl_ord_id)
             if fast is not None:

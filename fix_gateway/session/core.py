@@ -115,7 +115,12 @@ class Session:
             frame = framer.next_frame()
             if frame is None:
                 break
-            self.handle_frame(frame)
+            try:  # handle_frame, without its call
+                msg = parse(frame)
+            except GarbledMessage:
+                self.state = self.state.on_garbled(self, frame)
+                continue
+            self.state = self.state.on_message(self, msg)
         return self.take()
 
     def resume(self) -> list[Action]:

@@ -47,10 +47,23 @@ class InSession(State):
         now = s.clock()
         s.last_received_ns = now
         s.test_requests = 0
+        store = s.store
         if session_check is not None and session_check(
-            msg, s.begin_string_b, s.target_b, s.sender_b, s.store.next_target_seq, now, s.max_latency_ns
-        ):  # an application message, in order, that passes every check below (one C call)
-            return self.in_order(s, msg)
+            msg, s.begin_string_b, s.target_b, s.sender_b, store.next_target_seq, now, s.max_latency_ns
+        ):  # an application message, in order, that passes every check below (one C call):
+            # what in_order and process do for it, without their two calls
+            if s.config.validate:
+                problem = s.validator.validate(msg)
+                if problem is not None:
+                    s.reject(msg, problem)
+                    return self
+            store.set_next_target_seq(store.next_target_seq + 1)
+            deliver(s, msg)
+            if s.queue:
+                from fix_gateway.session.resend import drain
+
+                return drain(s, self)
+            return self
         if msg.begin_string != s.begin_string_b:
             s.send_logout("Incorrect BeginString")
             return logout_mod.logout_sent(s)
