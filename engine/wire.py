@@ -118,6 +118,7 @@ _INFO: dict[int, tuple[str, ...]] = {
     EvType.ACCEPTED: ("side", "ord_type", "tif", "flags", "stp"),
     EvType.STATUS: ("side", "ord_type", "tif", "state"),
 }
+INFO_FIELDS = _INFO
 EV_SIZE = {t: 16 + 8 * len(w) for t, (_, w) in EV_LAYOUT.items()}
 _EV_TYPE = {cls: t for t, (cls, _) in EV_LAYOUT.items()}
 _EV_BODY = {t: struct.Struct("<" + "".join(f for _, f in w)) for t, (_, w) in EV_LAYOUT.items()}

@@ -618,28 +618,14 @@ static int as_bytes(PyObject *o, const char **p, Py_ssize_t *n) {
     return 0;
 }
 
-#define ER_NARGS 21
-/* er_body(head, orig, evt_seq, n, exec_type, status, terms, last_px, last_qty, price_scale,
-   qty_scale, leaves, cum, avg, cum_value, commission, quote_scale, text, transact, last_liq,
-   aggressor) -> bytes: the body fields of an ExecutionReport (see _pycodec.py_er_body, the
-   reference). Raises OverflowError for values past 64 bits: the caller then uses the reference. */
-static PyObject *er_body(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
-    if (nargs != ER_NARGS) { PyErr_SetString(PyExc_TypeError, "er_body takes 21 arguments"); return NULL; }
-    const char *head = NULL, *orig = NULL, *et = NULL, *st = NULL, *terms = NULL, *text = NULL,
-               *tt = NULL, *liq = NULL, *avgp = NULL;
-    Py_ssize_t headl = 0, origl = 0, etl = 0, stl = 0, terml = 0, textl = 0, ttl = 0, liql = 0, avgl = 0;
-    long long evt = 0, n = 0, lpx = 0, lqty = 0, pscale = 0, qscale = 0, leaves = 0, cum = 0, cval = 0,
-              comm = 0, cscale = 0, aggr = -1;
-    if (as_bytes(a[0], &head, &headl) || as_bytes(a[1], &orig, &origl) || as_ll(a[2], &evt)
-        || as_ll(a[3], &n) || as_bytes(a[4], &et, &etl) || as_bytes(a[5], &st, &stl)
-        || as_bytes(a[6], &terms, &terml) || as_ll(a[7], &lpx) || as_ll(a[8], &lqty)
-        || as_ll(a[9], &pscale) || as_ll(a[10], &qscale) || as_ll(a[11], &leaves)
-        || as_ll(a[12], &cum) || as_ll(a[14], &cval) || as_ll(a[16], &cscale)
-        || as_bytes(a[17], &text, &textl) || as_bytes(a[18], &tt, &ttl)
-        || as_bytes(a[19], &liq, &liql) || as_ll(a[20], &aggr)) return NULL;
-    if (a[13] != Py_None && as_bytes(a[13], &avgp, &avgl)) return NULL;
-    int has_comm = a[15] != Py_None;
-    if (has_comm && as_ll(a[15], &comm)) return NULL;
+/* The body of an ExecutionReport from C values (er_body's and fold_events's): see er_body. */
+static PyObject *er_compose(const char *head, Py_ssize_t headl, const char *orig, Py_ssize_t origl, long long evt,
+                            long long n, const char *et, Py_ssize_t etl, const char *st, Py_ssize_t stl,
+                            const char *terms, Py_ssize_t terml, long long lpx, long long lqty, long long pscale,
+                            long long qscale, long long leaves, long long cum, const char *avgp, Py_ssize_t avgl,
+                            long long cval, int has_comm, long long comm, long long cscale, const char *text,
+                            Py_ssize_t textl, const char *tt, Py_ssize_t ttl, const char *liq, Py_ssize_t liql,
+                            long long aggr) {
     char px[48], qty[48], lv[48], cq[48], avg[48], cm[48], ev[24], nn[24];
     int pxl = 0, qtyl = 0, lvl, cql, avl, cml = 0, evl, nnl;
     if (lqty) {
@@ -689,6 +675,33 @@ static PyObject *er_body(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
         return NULL;
     }
     return out;
+}
+
+
+#define ER_NARGS 21
+/* er_body(head, orig, evt_seq, n, exec_type, status, terms, last_px, last_qty, price_scale,
+   qty_scale, leaves, cum, avg, cum_value, commission, quote_scale, text, transact, last_liq,
+   aggressor) -> bytes: the body fields of an ExecutionReport (see _pycodec.py_er_body, the
+   reference). Raises OverflowError for values past 64 bits: the caller then uses the reference. */
+static PyObject *er_body(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != ER_NARGS) { PyErr_SetString(PyExc_TypeError, "er_body takes 21 arguments"); return NULL; }
+    const char *head = NULL, *orig = NULL, *et = NULL, *st = NULL, *terms = NULL, *text = NULL,
+               *tt = NULL, *liq = NULL, *avgp = NULL;
+    Py_ssize_t headl = 0, origl = 0, etl = 0, stl = 0, terml = 0, textl = 0, ttl = 0, liql = 0, avgl = 0;
+    long long evt = 0, n = 0, lpx = 0, lqty = 0, pscale = 0, qscale = 0, leaves = 0, cum = 0, cval = 0,
+              comm = 0, cscale = 0, aggr = -1;
+    if (as_bytes(a[0], &head, &headl) || as_bytes(a[1], &orig, &origl) || as_ll(a[2], &evt)
+        || as_ll(a[3], &n) || as_bytes(a[4], &et, &etl) || as_bytes(a[5], &st, &stl)
+        || as_bytes(a[6], &terms, &terml) || as_ll(a[7], &lpx) || as_ll(a[8], &lqty)
+        || as_ll(a[9], &pscale) || as_ll(a[10], &qscale) || as_ll(a[11], &leaves)
+        || as_ll(a[12], &cum) || as_ll(a[14], &cval) || as_ll(a[16], &cscale)
+        || as_bytes(a[17], &text, &textl) || as_bytes(a[18], &tt, &ttl)
+        || as_bytes(a[19], &liq, &liql) || as_ll(a[20], &aggr)) return NULL;
+    if (a[13] != Py_None && as_bytes(a[13], &avgp, &avgl)) return NULL;
+    int has_comm = a[15] != Py_None;
+    if (has_comm && as_ll(a[15], &comm)) return NULL;
+    return er_compose(head, headl, orig, origl, evt, n, et, etl, st, stl, terms, terml, lpx, lqty, pscale, qscale,
+                      leaves, cum, avgp, avgl, cval, has_comm, comm, cscale, text, textl, tt, ttl, liq, liql, aggr);
 }
 
 /* ---------------------------------------------------------------- ExecutionReport order terms */
@@ -1100,6 +1113,555 @@ done:
     return out;
 }
 
+/* ----------------------------------------------------------------------------- event records */
+
+static inline uint64_t rd_le(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+#define EV_FIELDS_MAX 24
+
+/* ----------------------------------------------------------------------------- order book fold */
+
+/* fold_events(book, ctx, evt_seq, body, metas) -> [Report, ...]: OrderBook.apply over an
+   event batch's body (its reference: the Python handlers, tests/property/test_fold_events.py),
+   with the three events of nearly every request done here: OrderAccepted, Trade, and an
+   OrderCanceled / OrderExpired that ends the order. Every other event the book folds is
+   decoded (by ctx's table: events.EVENT_TABLE) and handed to its Python handler, as is any of the three
+   this code does not take as it comes (an unknown side, a partial cancel, a value past 64
+   bits): before calling one, book._n is set to the count here, and read back after, and
+   book.orders / live_by_id / by_cl_ord_id are read again for every event (end_of_day
+   replaces them). The caller (OrderBook.apply_body) has set book._evt_seq, _n = 0 and _tt.
+
+   ctx (OrderBook._fold_context): (events.EVENT_TABLE, {type: handler}, Order, Report,
+   ShardedDict, {instrument_id: (spec, price scale, qty scale, quote scale)}, the
+   instruments_by_id it was built from, sides ("1", "2"), {ord_type code: OrdType},
+   {tif code: TimeInForce}, {CancelReason: text}, {meta.source: text}, CancelReason's USER,
+   DAY_EXPIRED and GTD_EXPIRED, the refdata). */
+
+enum { FX_TABLE, FX_HANDLERS, FX_ORDER, FX_REPORT, FX_SHARDED, FX_SCALES, FX_BY_ID, FX_SIDES, FX_ORD_TYPES, FX_TIFS,
+       FX_CANCEL_TEXT, FX_SOURCE_TEXT, FX_USER, FX_DAY, FX_GTD, FX_REFDATA, FX_SIZE };
+
+static PyObject *fa_orders, *fa_live_by_id, *fa_by_cl_ord_id, *fa_n, *fa_tt, *fa_reported, *fa_fix44, *fa_fix44_map,
+                *fa_session, *fa_cl_ord_id, *fa_orig_cl_ord_id, *fa_source, *fa_head, *fa_terms, *fa_status,
+                *fa_live, *fa_leaves, *fa_cum_qty, *fa_cum_value, *fa_order_id, *fa_account, *fa_spec,
+                *fa_instrument_id, *fa_encode_terms, *fa_avg_px_text, *fa_accounts_by_id, *fa_code, *fa_symbol,
+                *fs_8, *fs_empty, *fs_status_1, *fs_status_2, *fs_status_4, *fs_status_c, *fb_empty, *fi_zero;
+
+static int fold_init(void) {
+    if (fa_orders) return 0;
+#define INTERN(var, text) if (!(var = PyUnicode_InternFromString(text))) return -1
+    INTERN(fa_live_by_id, "live_by_id"); INTERN(fa_by_cl_ord_id, "by_cl_ord_id"); INTERN(fa_n, "_n");
+    INTERN(fa_tt, "_tt"); INTERN(fa_reported, "reported"); INTERN(fa_fix44, "fix44"); INTERN(fa_fix44_map, "_fix44");
+    INTERN(fa_session, "session"); INTERN(fa_cl_ord_id, "cl_ord_id"); INTERN(fa_orig_cl_ord_id, "orig_cl_ord_id");
+    INTERN(fa_source, "source"); INTERN(fa_head, "head"); INTERN(fa_terms, "terms"); INTERN(fa_status, "status");
+    INTERN(fa_live, "live"); INTERN(fa_leaves, "leaves"); INTERN(fa_cum_qty, "cum_qty");
+    INTERN(fa_cum_value, "cum_value"); INTERN(fa_order_id, "order_id"); INTERN(fa_account, "account");
+    INTERN(fa_spec, "spec"); INTERN(fa_instrument_id, "instrument_id"); INTERN(fa_encode_terms, "encode_terms");
+    INTERN(fa_avg_px_text, "avg_px_text"); INTERN(fa_accounts_by_id, "accounts_by_id"); INTERN(fa_code, "code");
+    INTERN(fa_symbol, "symbol"); INTERN(fs_8, "8"); INTERN(fs_empty, ""); INTERN(fs_status_1, "1");
+    INTERN(fs_status_2, "2"); INTERN(fs_status_4, "4"); INTERN(fs_status_c, "C");
+#undef INTERN
+    if (!(fb_empty = PyBytes_FromStringAndSize("", 0)) || !(fi_zero = PyLong_FromLong(0))) return -1;
+    if (!(fa_orders = PyUnicode_InternFromString("orders"))) return -1;
+    return 0;
+}
+
+typedef struct {
+    PyObject *book, *ctx, *metas, *out, *evt_seq_o, *tt, *reported, *fix44_map;
+    long long evt_seq, n;
+    const char *ttp;
+    Py_ssize_t ttl;
+} fold_t;
+
+/* a ShardedDict's (or a plain dict's) shard for key: borrowed, NULL with an error on failure */
+static PyObject *shard_of(PyObject *sd, PyObject *key) {
+    if (PyDict_Check(sd)) return sd;
+    PyObject *shards = PyObject_GetAttr(sd, s_shards_attr);
+    if (!shards) return NULL;
+    PyObject *shard = NULL;
+    Py_ssize_t n = PyList_Check(shards) ? PyList_GET_SIZE(shards) : 0;
+    if (n > 0) {
+        Py_hash_t h = PyObject_Hash(key);
+        if (h != -1) {
+            Py_ssize_t i = (Py_ssize_t)(h % n);
+            if (i < 0) i += n;
+            shard = PyList_GET_ITEM(shards, i);
+            if (!PyDict_Check(shard)) shard = NULL;
+        }
+    }
+    if (!shard && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "ShardedDict._shards: a list of dicts expected");
+    Py_DECREF(shards);  /* the list stays alive: the ShardedDict holds it */
+    return shard;
+}
+
+/* OrderBook._name: by_cl_ord_id[o.account][o.cl_ord_id] = o */
+static int fold_name(fold_t *f, PyObject *o) {
+    PyObject *by = PyObject_GetAttr(f->book, fa_by_cl_ord_id);
+    if (!by) return -1;
+    int rc = -1;
+    PyObject *account = PyObject_GetAttr(o, fa_account), *cl = account ? PyObject_GetAttr(o, fa_cl_ord_id) : NULL;
+    if (cl && PyDict_Check(by)) {
+        PyObject *named = PyDict_GetItemWithError(by, account);
+        if (named) Py_INCREF(named);
+        else if (!PyErr_Occurred()) {
+            named = PyObject_CallNoArgs(PyTuple_GET_ITEM(f->ctx, FX_SHARDED));
+            if (named && PyDict_SetItem(by, account, named) < 0) Py_CLEAR(named);
+        }
+        if (named) {
+            PyObject *shard = shard_of(named, cl);
+            rc = shard ? PyDict_SetItem(shard, cl, o) : -1;
+            Py_DECREF(named);
+        }
+    } else if (cl) PyErr_SetString(PyExc_TypeError, "OrderBook.by_cl_ord_id: a dict expected");
+    Py_XDECREF(account); Py_XDECREF(cl); Py_DECREF(by);
+    return rc;
+}
+
+/* an attribute as a long long: 0 ok, 1 past 64 bits (no error set), -1 error */
+static int attr_ll(PyObject *o, PyObject *name, long long *v) {
+    PyObject *x = PyObject_GetAttr(o, name);
+    if (!x) return -1;
+    int overflow = 0;
+    *v = PyLong_Check(x) ? PyLong_AsLongLongAndOverflow(x, &overflow) : -1;
+    int bad = !PyLong_Check(x);
+    Py_DECREF(x);
+    if (bad) { PyErr_SetString(PyExc_TypeError, "int attribute expected"); return -1; }
+    if (*v == -1 && PyErr_Occurred()) return -1;
+    return overflow ? 1 : 0;
+}
+
+static int set_attr_ll(PyObject *o, PyObject *name, long long v) {
+    PyObject *x = PyLong_FromLongLong(v);
+    if (!x) return -1;
+    int rc = PyObject_SetAttr(o, name, x);
+    Py_DECREF(x);
+    return rc;
+}
+
+/* OrderBook._er for an order's ExecutionReport; 1 when it cannot be made here (a value past
+   64 bits, an odd status): nothing done, the caller hands the event to Python. */
+static int fold_er(fold_t *f, PyObject *o, char exec_type, PyObject *orig, PyObject *text, long long lpx, long long lqty,
+                   int has_comm, long long comm, const char *liq, int aggressor) {
+    long long leaves, cum, cval;
+    int r;
+    if ((r = attr_ll(o, fa_leaves, &leaves)) || (r = attr_ll(o, fa_cum_qty, &cum)) || (r = attr_ll(o, fa_cum_value, &cval)))
+        return r;
+    PyObject *session = PyObject_GetAttr(o, fa_session);
+    if (!session) return -1;
+    PyObject *status = NULL, *head = NULL, *terms = NULL, *spec = NULL, *iid = NULL, *avg_o = NULL, *report = NULL;
+    int rc = -1;
+    f->n += 1;
+    if (!PyUnicode_Check(session) || PyUnicode_GET_LENGTH(session) == 0) { rc = 0; goto done; }
+    if (f->evt_seq > 0) {
+        PyObject *rep = PyDict_GetItemWithError(f->reported, session);
+        if (!rep && PyErr_Occurred()) goto done;
+        long long upto = rep ? PyLong_AsLongLong(rep) : 0;
+        if (upto == -1 && PyErr_Occurred()) goto done;
+        if (f->evt_seq <= upto) { rc = 0; goto done; }  /* handed over before this process started */
+    }
+    PyObject *fix44 = PyDict_GetItemWithError(f->fix44_map, session);  /* borrowed */
+    if (!fix44) {
+        if (PyErr_Occurred()) goto done;
+        PyObject *fn = PyObject_GetAttr(f->book, fa_fix44);
+        PyObject *v = fn ? PyObject_CallOneArg(fn, session) : NULL;
+        Py_XDECREF(fn);
+        if (!v) goto done;
+        int t = PyObject_IsTrue(v);
+        Py_DECREF(v);
+        if (t < 0 || PyDict_SetItem(f->fix44_map, session, t ? Py_True : Py_False) < 0) goto done;
+        fix44 = t ? Py_True : Py_False;
+    }
+    int is44 = fix44 == Py_True;
+    /* scales of the order's instrument */
+    spec = PyObject_GetAttr(o, fa_spec);
+    iid = spec ? PyObject_GetAttr(spec, fa_instrument_id) : NULL;
+    if (!iid) goto done;
+    PyObject *sc = PyDict_GetItemWithError(PyTuple_GET_ITEM(f->ctx, FX_SCALES), iid);
+    if (!sc) { if (!PyErr_Occurred()) { f->n -= 1; rc = 1; } goto done; }
+    if (!PyTuple_Check(sc) || PyTuple_GET_SIZE(sc) != 4 || PyTuple_GET_ITEM(sc, 0) != spec) { f->n -= 1; rc = 1; goto done; }
+    long long ps = PyLong_AsLongLong(PyTuple_GET_ITEM(sc, 1)), qs = PyLong_AsLongLong(PyTuple_GET_ITEM(sc, 2)),
+              quote = PyLong_AsLongLong(PyTuple_GET_ITEM(sc, 3));
+    if (PyErr_Occurred()) goto done;
+    status = PyObject_GetAttr(o, fa_status);
+    if (!status) goto done;
+    if (!PyUnicode_Check(status) || PyUnicode_GET_LENGTH(status) != 1 || PyUnicode_READ_CHAR(status, 0) > 127) {
+        f->n -= 1; rc = 1; goto done;
+    }
+    char st = (char)PyUnicode_READ_CHAR(status, 0);
+    /* head: OrderID(37), ClOrdID(11), encoded once per order (Order.encode_head) */
+    head = PyObject_GetAttr(o, fa_head);
+    if (!head || !PyBytes_Check(head)) { if (head) PyErr_SetString(PyExc_TypeError, "Order.head: bytes expected"); goto done; }
+    if (PyBytes_GET_SIZE(head) == 0) {
+        PyObject *oid = PyObject_GetAttr(o, fa_order_id), *cl = oid ? PyObject_GetAttr(o, fa_cl_ord_id) : NULL;
+        const char *clp = NULL;
+        Py_ssize_t cll = 0;
+        if (cl && PyUnicode_Check(cl)) clp = PyUnicode_AsUTF8AndSize(cl, &cll);
+        if (clp && PyLong_Check(oid)) {
+            Py_CLEAR(head);
+            PyObject *idtxt = PyObject_Str(oid);
+            Py_ssize_t il = 0;
+            const char *idp = idtxt ? PyUnicode_AsUTF8AndSize(idtxt, &il) : NULL;
+            if (idp) head = PyBytes_FromStringAndSize(NULL, 3 + il + 1 + 3 + cll + 1);
+            if (head) {
+                char *w = PyBytes_AS_STRING(head);
+                memcpy(w, "37=", 3); memcpy(w + 3, idp, (size_t)il); w[3 + il] = '\x01';
+                memcpy(w + 4 + il, "11=", 3); memcpy(w + 7 + il, clp, (size_t)cll); w[7 + il + cll] = '\x01';
+            }
+            Py_XDECREF(idtxt);
+            if (head && PyObject_SetAttr(o, fa_head, head) < 0) Py_CLEAR(head);
+        } else if (cl || oid) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "Order.order_id / cl_ord_id: int / str expected");
+        }
+        Py_XDECREF(oid); Py_XDECREF(cl);
+        if (!head) goto done;
+    }
+    terms = PyObject_GetAttr(o, fa_terms);
+    if (!terms || !PyBytes_Check(terms)) { if (terms) PyErr_SetString(PyExc_TypeError, "Order.terms: bytes expected"); goto done; }
+    if (PyBytes_GET_SIZE(terms) == 0) {
+        Py_DECREF(terms);
+        terms = PyObject_CallMethodNoArgs(o, fa_encode_terms);
+        if (!terms || !PyBytes_Check(terms)) { if (terms) PyErr_SetString(PyExc_TypeError, "Order.encode_terms: bytes expected"); goto done; }
+    }
+    const char *avgp = NULL;
+    Py_ssize_t avgl = 0;
+    if (cum != 0 && cval % cum != 0) {  /* not a whole number of price units: the Decimal way */
+        avg_o = PyObject_CallMethodNoArgs(o, fa_avg_px_text);
+        if (!avg_o || !(avgp = PyUnicode_AsUTF8AndSize(avg_o, &avgl))) goto done;
+    }
+    const char *origp = "", *textp = "";
+    Py_ssize_t origl = 0, textl = 0;
+    if (orig && !(origp = PyUnicode_AsUTF8AndSize(orig, &origl))) goto done;
+    if (text && !(textp = PyUnicode_AsUTF8AndSize(text, &textl))) goto done;
+    char et = exec_type == 'L' && is44 ? 'D' : exec_type;
+    PyObject *body = er_compose(PyBytes_AS_STRING(head), PyBytes_GET_SIZE(head), origp, origl, f->evt_seq, f->n, &et, 1,
+                                &st, 1, PyBytes_AS_STRING(terms), PyBytes_GET_SIZE(terms), lpx, lqty, ps, qs, leaves, cum,
+                                avgp, avgl, cval, has_comm, comm, quote, textp, textl, f->ttp, f->ttl, liq,
+                                liq ? (Py_ssize_t)strlen(liq) : 0, aggressor < 0 || is44 ? -1 : aggressor);
+    if (!body) {
+        if (PyErr_ExceptionMatches(PyExc_OverflowError)) { PyErr_Clear(); f->n -= 1; rc = 1; }
+        goto done;
+    }
+    PyObject *pair = PyTuple_Pack(2, fi_zero, body);
+    Py_DECREF(body);
+    PyObject *fields = pair ? PyList_New(1) : NULL;
+    if (!fields) { Py_XDECREF(pair); goto done; }
+    PyList_SET_ITEM(fields, 0, pair);
+    PyObject *args[4] = {session, fs_8, fields, f->evt_seq_o};
+    report = PyObject_Vectorcall(PyTuple_GET_ITEM(f->ctx, FX_REPORT), args, 4, NULL);
+    Py_DECREF(fields);
+    if (!report || PyList_Append(f->out, report) < 0) goto done;
+    rc = 0;
+done:
+    if (rc == 0) {  /* its last report: the encoded parts would only hold memory all day */
+        PyObject *live = PyObject_GetAttr(o, fa_live);
+        if (!live) rc = -1;
+        else {
+            if (live == Py_False && (PyObject_SetAttr(o, fa_head, fb_empty) < 0 || PyObject_SetAttr(o, fa_terms, fb_empty) < 0))
+                rc = -1;
+            Py_DECREF(live);
+        }
+    }
+    Py_XDECREF(session); Py_XDECREF(status); Py_XDECREF(head); Py_XDECREF(terms); Py_XDECREF(spec);
+    Py_XDECREF(iid); Py_XDECREF(avg_o); Py_XDECREF(report);
+    return rc;
+}
+static PyObject *fa_er, *fa_er_kwnames;
+
+/* book._n from the count here, or the count here from book._n */
+static int sync_n_out(fold_t *f) { return set_attr_ll(f->book, fa_n, f->n); }
+static int sync_n_in(fold_t *f) { return attr_ll(f->book, fa_n, &f->n) == 0 ? 0 : -1; }
+
+/* fold_er, or OrderBook._er itself when fold_er cannot make the report */
+static int fold_report(fold_t *f, PyObject *o, char exec_type, PyObject *orig, PyObject *text, long long lpx, long long lqty,
+                       int has_comm, long long comm, const char *liq, int aggressor) {
+    int r = fold_er(f, o, exec_type, orig, text, lpx, lqty, has_comm, comm, liq, aggressor);
+    if (r <= 0) return r;
+    if (!fa_er_kwnames) {
+        if (!fa_er && !(fa_er = PyUnicode_InternFromString("_er"))) return -1;
+        fa_er_kwnames = Py_BuildValue("(ssssss)", "text", "last_px", "last_qty", "commission", "last_liquidity", "aggressor");
+        if (!fa_er_kwnames) return -1;
+    }
+    if (sync_n_out(f) < 0) return -1;
+    PyObject *et = PyUnicode_FromStringAndSize(&exec_type, 1), *px = PyLong_FromLongLong(lpx), *qty = PyLong_FromLongLong(lqty);
+    PyObject *cm = has_comm ? PyLong_FromLongLong(comm) : Py_NewRef(Py_None);
+    PyObject *lq = PyUnicode_FromString(liq ? liq : "");
+    PyObject *ag = aggressor < 0 ? Py_NewRef(Py_None) : PyBool_FromLong(aggressor);
+    PyObject *res = NULL;
+    if (et && px && qty && cm && lq && ag) {
+        PyObject *args[11] = {f->book, o, et, f->out, orig ? orig : fs_empty, text ? text : fs_empty, px, qty, cm, lq, ag};
+        PyObject *method = PyObject_GetAttr((PyObject *)Py_TYPE(f->book), fa_er);
+        if (method) res = PyObject_Vectorcall(method, args, 5, fa_er_kwnames);
+        Py_XDECREF(method);
+    }
+    Py_XDECREF(et); Py_XDECREF(px); Py_XDECREF(qty); Py_XDECREF(cm); Py_XDECREF(lq); Py_XDECREF(ag);
+    if (!res) return -1;
+    Py_DECREF(res);
+    return sync_n_in(f);
+}
+
+/* the order the book holds under an id (book.orders.get): new reference, NULL (no error) if none */
+static PyObject *fold_order(fold_t *f, PyObject *order_id) {
+    PyObject *orders = PyObject_GetAttr(f->book, fa_orders);
+    if (!orders) return NULL;
+    PyObject *shard = shard_of(orders, order_id), *o = NULL;
+    if (shard) { o = PyDict_GetItemWithError(shard, order_id); Py_XINCREF(o); }
+    Py_DECREF(orders);
+    return o;
+}
+
+static int fold_unlive(fold_t *f, PyObject *o, PyObject *order_id) {
+    if (PyObject_SetAttr(o, fa_live, Py_False) < 0) return -1;
+    PyObject *live = PyObject_GetAttr(f->book, fa_live_by_id);
+    if (!live) return -1;
+    int rc = 0;
+    if (PyDict_Check(live)) {
+        if (PyDict_DelItem(live, order_id) < 0) {
+            if (PyErr_ExceptionMatches(PyExc_KeyError)) PyErr_Clear();
+            else rc = -1;
+        }
+    } else { PyErr_SetString(PyExc_TypeError, "OrderBook.live_by_id: a dict expected"); rc = -1; }
+    Py_DECREF(live);
+    return rc;
+}
+
+/* _accepted: 0 done, 1 for Python, -1 error */
+static int fold_accepted(fold_t *f, const unsigned char *r, PyObject *meta) {
+    int side = (int)(rd_le(r + 32, 8) & 255), ot = (int)((rd_le(r + 32, 8) >> 8) & 255), tf = (int)((rd_le(r + 32, 8) >> 16) & 255);
+    if (side > 1) return 1;  /* _SIDE[...] raises there */
+    PyObject *refdata = PyTuple_GET_ITEM(f->ctx, FX_REFDATA);
+    PyObject *iid = PyLong_FromUnsignedLong((unsigned long)rd_le(r + 4, 4)), *aid = PyLong_FromUnsignedLongLong(rd_le(r + 24, 8));
+    PyObject *by_account = PyObject_GetAttr(refdata, fa_accounts_by_id);
+    PyObject *spec = NULL, *acct = NULL, *code = NULL, *symbol = NULL, *oid = NULL, *session = NULL, *cl = NULL;
+    PyObject *price = NULL, *stop = NULL, *qty = NULL, *o = NULL, *orders = NULL, *live = NULL;
+    int rc = -1;
+    if (!iid || !aid || !by_account) goto done;
+    spec = PyDict_GetItemWithError(PyTuple_GET_ITEM(f->ctx, FX_BY_ID), iid);
+    acct = PyDict_Check(by_account) ? PyDict_GetItemWithError(by_account, aid) : NULL;
+    if (!spec || !acct) { if (!PyErr_Occurred()) rc = 0; spec = acct = NULL; goto done; }  /* not loaded here yet */
+    Py_INCREF(spec); Py_INCREF(acct);
+    code = PyObject_GetAttr(acct, fa_code);
+    symbol = code ? PyObject_GetAttr(spec, fa_symbol) : NULL;
+    oid = symbol ? PyLong_FromUnsignedLongLong(rd_le(r + 16, 8)) : NULL;
+    if (!oid) goto done;
+    if (meta) {
+        session = PyObject_GetAttr(meta, fa_session);
+        cl = session ? PyObject_GetAttr(meta, fa_cl_ord_id) : NULL;
+    } else {
+        session = Py_NewRef(fs_empty);
+        cl = PyObject_Str(oid);
+    }
+    price = cl ? PyLong_FromLongLong((long long)rd_le(r + 40, 8)) : NULL;
+    qty = price ? PyLong_FromLongLong((long long)rd_le(r + 48, 8)) : NULL;
+    stop = qty ? PyLong_FromLongLong((long long)rd_le(r + 56, 8)) : NULL;
+    if (!stop) goto done;
+    PyObject *ot_s = ot < 4 ? PyTuple_GET_ITEM(PyTuple_GET_ITEM(f->ctx, FX_ORD_TYPES), ot) : PyTuple_GET_ITEM(PyTuple_GET_ITEM(f->ctx, FX_ORD_TYPES), 1);
+    PyObject *tif_s = tf < 5 ? PyTuple_GET_ITEM(PyTuple_GET_ITEM(f->ctx, FX_TIFS), tf) : PyTuple_GET_ITEM(PyTuple_GET_ITEM(f->ctx, FX_TIFS), 0);
+    PyObject *args[13] = {oid, session, code, symbol, spec, PyTuple_GET_ITEM(PyTuple_GET_ITEM(f->ctx, FX_SIDES), side),
+                          ot_s, tif_s, cl, price, stop, qty, qty};
+    o = PyObject_Vectorcall(PyTuple_GET_ITEM(f->ctx, FX_ORDER), args, 13, NULL);
+    if (!o) goto done;
+    orders = PyObject_GetAttr(f->book, fa_orders);
+    PyObject *shard = orders ? shard_of(orders, oid) : NULL;
+    if (!shard || PyDict_SetItem(shard, oid, o) < 0) goto done;
+    live = PyObject_GetAttr(f->book, fa_live_by_id);
+    if (!live || !PyDict_Check(live)) { if (live) PyErr_SetString(PyExc_TypeError, "OrderBook.live_by_id: a dict expected"); goto done; }
+    if (PyDict_SetItem(live, oid, o) < 0 || fold_name(f, o) < 0) goto done;
+    rc = fold_report(f, o, '0', NULL, NULL, 0, 0, 0, 0, NULL, -1);
+done:
+    Py_XDECREF(iid); Py_XDECREF(aid); Py_XDECREF(by_account); Py_XDECREF(spec); Py_XDECREF(acct); Py_XDECREF(code);
+    Py_XDECREF(symbol); Py_XDECREF(oid); Py_XDECREF(session); Py_XDECREF(cl); Py_XDECREF(price); Py_XDECREF(stop);
+    Py_XDECREF(qty); Py_XDECREF(o); Py_XDECREF(orders); Py_XDECREF(live);
+    return rc;
+}
+
+/* _trade: both sides (fills of orders this book does not hold are skipped) */
+static int fold_trade(fold_t *f, const unsigned char *r) {
+    long long price = (long long)rd_le(r + 56, 8), qty = (long long)rd_le(r + 64, 8);
+    for (int side = 0; side < 2; side++) {  /* maker, then taker */
+        PyObject *oid = PyLong_FromUnsignedLongLong(rd_le(r + (side ? 32 : 24), 8));
+        if (!oid) return -1;
+        long long fee = (long long)rd_le(r + (side ? 80 : 72), 8), leaves = (long long)rd_le(r + (side ? 96 : 88), 8);
+        PyObject *o = fold_order(f, oid);
+        if (!o) { Py_DECREF(oid); if (PyErr_Occurred()) return -1; continue; }
+        int rc = -1;
+        PyObject *cum = PyObject_GetAttr(o, fa_cum_qty), *cval = cum ? PyObject_GetAttr(o, fa_cum_value) : NULL;
+        PyObject *q = cval ? PyLong_FromLongLong(qty) : NULL, *px = q ? PyLong_FromLongLong(price) : NULL;
+        PyObject *value = px ? PyNumber_Multiply(px, q) : NULL;
+        PyObject *cum2 = value ? PyNumber_Add(cum, q) : NULL, *cval2 = cum2 ? PyNumber_Add(cval, value) : NULL;
+        if (cval2 && PyObject_SetAttr(o, fa_cum_qty, cum2) == 0 && PyObject_SetAttr(o, fa_cum_value, cval2) == 0
+            && set_attr_ll(o, fa_leaves, leaves) == 0) {
+            if (leaves == 0)
+                rc = PyObject_SetAttr(o, fa_status, fs_status_2) < 0 || fold_unlive(f, o, oid) < 0 ? -1 : 0;
+            else
+                rc = PyObject_SetAttr(o, fa_status, fs_status_1);
+            if (rc == 0) rc = fold_report(f, o, 'F', NULL, NULL, price, qty, 1, fee, side ? "2" : "1", side ? 1 : 0);
+        }
+        Py_XDECREF(cum); Py_XDECREF(cval); Py_XDECREF(q); Py_XDECREF(px); Py_XDECREF(value); Py_XDECREF(cum2); Py_XDECREF(cval2);
+        Py_DECREF(o); Py_DECREF(oid);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+/* _canceled for an order it ends (leaves 0): 0 done, 1 for Python (a partial cancel), -1 error */
+static int fold_canceled(fold_t *f, const unsigned char *r, int expired_type, PyObject *meta) {
+    long long reason = (long long)rd_le(r + 32, 8), leaves = (long long)rd_le(r + 48, 8);
+    if (leaves != 0) return 1;
+    PyObject *oid = PyLong_FromUnsignedLongLong(rd_le(r + 16, 8));
+    if (!oid) return -1;
+    PyObject *o = fold_order(f, oid);
+    if (!o) { Py_DECREF(oid); return PyErr_Occurred() ? -1 : 0; }
+    PyObject *orig = NULL, *text = NULL, *reason_o = NULL, *mcl = NULL, *morig = NULL, *source = NULL;
+    int rc = -1;
+    long long user = PyLong_AsLongLong(PyTuple_GET_ITEM(f->ctx, FX_USER)), day = PyLong_AsLongLong(PyTuple_GET_ITEM(f->ctx, FX_DAY)),
+              gtd = PyLong_AsLongLong(PyTuple_GET_ITEM(f->ctx, FX_GTD));
+    if (PyErr_Occurred()) goto done;
+    if (set_attr_ll(o, fa_leaves, 0) < 0 || fold_unlive(f, o, oid) < 0) goto done;
+    int expired = expired_type || reason == day || reason == gtd;
+    if (PyObject_SetAttr(o, fa_status, expired ? fs_status_c : fs_status_4) < 0) goto done;
+    if (meta && reason == user) {
+        mcl = PyObject_GetAttr(meta, fa_cl_ord_id);
+        morig = mcl ? PyObject_GetAttr(meta, fa_orig_cl_ord_id) : NULL;
+        if (!morig) goto done;
+        int t1 = PyObject_IsTrue(mcl), t2 = t1 > 0 ? PyObject_IsTrue(morig) : 0;
+        if (t1 < 0 || t2 < 0) goto done;
+        if (t1 && t2) {
+            orig = PyObject_GetAttr(o, fa_cl_ord_id);
+            if (!orig || PyObject_SetAttr(o, fa_cl_ord_id, mcl) < 0 || PyObject_SetAttr(o, fa_head, fb_empty) < 0
+                || fold_name(f, o) < 0)
+                goto done;
+        }
+    }
+    reason_o = PyLong_FromLongLong(reason);
+    if (!reason_o) goto done;
+    text = PyDict_GetItemWithError(PyTuple_GET_ITEM(f->ctx, FX_CANCEL_TEXT), reason_o);
+    if (!text && PyErr_Occurred()) goto done;
+    Py_XINCREF(text);
+    if (meta) {
+        source = PyObject_GetAttr(meta, fa_source);
+        if (!source) goto done;
+        PyObject *t = PyDict_GetItemWithError(PyTuple_GET_ITEM(f->ctx, FX_SOURCE_TEXT), source);
+        if (!t && PyErr_Occurred()) goto done;
+        if (t) { Py_INCREF(t); Py_XSETREF(text, t); }
+    }
+    rc = fold_report(f, o, expired ? 'C' : '4', orig, text, 0, 0, 0, 0, NULL, -1);
+done:
+    Py_XDECREF(orig); Py_XDECREF(text); Py_XDECREF(reason_o); Py_XDECREF(mcl); Py_XDECREF(morig); Py_XDECREF(source);
+    Py_DECREF(o); Py_DECREF(oid);
+    return rc;
+}
+
+/* the event object of a record, decoded by its entry in events.EVENT_TABLE: (class, record
+   size, codes), one code per field of the class, in declaration order, where code & 3 is 0 a
+   signed word, 1 an unsigned word, 2 a byte of an unsigned word ("info"), 3 the header's seq
+   (word 0) or instrument (word 1); (code >> 2) & 255 the word, code >> 10 the byte.
+   New reference. */
+static PyObject *decode_record(PyObject *entry, const unsigned char *r, long size) {
+    PyObject *codes = PyTuple_GET_ITEM(entry, 2);
+    Py_ssize_t nf = PyTuple_GET_SIZE(codes);
+    PyObject *args[EV_FIELDS_MAX];
+    Py_ssize_t made = 0;
+    if (nf > EV_FIELDS_MAX) { PyErr_SetString(PyExc_TypeError, "too many fields"); return NULL; }
+    for (; made < nf; made++) {
+        long code = PyLong_AsLong(PyTuple_GET_ITEM(codes, made));
+        long kind = code & 3, word = (code >> 2) & 255, byte = code >> 10;
+        PyObject *v = NULL;
+        if (code < 0 || (kind != 3 && 16 + 8 * word + 8 > size)) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "fold_events: bad field code");
+        } else if (kind == 0) v = PyLong_FromLongLong((long long)rd_le(r + 16 + 8 * word, 8));
+        else if (kind == 1) v = PyLong_FromUnsignedLongLong(rd_le(r + 16 + 8 * word, 8));
+        else if (kind == 2) v = PyLong_FromLong((long)((rd_le(r + 16 + 8 * word, 8) >> (8 * byte)) & 255));
+        else v = word == 0 ? PyLong_FromUnsignedLongLong(rd_le(r + 8, 8)) : PyLong_FromUnsignedLong((unsigned long)rd_le(r + 4, 4));
+        if (!v) break;
+        args[made] = v;
+    }
+    PyObject *ev = made == nf ? PyObject_Vectorcall(PyTuple_GET_ITEM(entry, 0), args, (size_t)nf, NULL) : NULL;
+    for (Py_ssize_t i = 0; i < made; i++) Py_DECREF(args[i]);
+    return ev;
+}
+
+enum { EV_ACCEPTED = 1, EV_TRADE = 3, EV_CANCELED = 4, EV_EXPIRED = 6 };
+
+static PyObject *fold_events(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != 5 || !PyTuple_Check(a[1]) || PyTuple_GET_SIZE(a[1]) != FX_SIZE || !PyLong_Check(a[2])
+        || !PyBytes_Check(a[3]) || !PyDict_Check(a[4])) {
+        PyErr_SetString(PyExc_TypeError, "fold_events(book, ctx, evt_seq, body: bytes, metas: dict)");
+        return NULL;
+    }
+    if (fold_init() < 0) return NULL;
+    if (!s_shards_attr && !(s_shards_attr = PyUnicode_InternFromString("_shards"))) return NULL;
+    fold_t f = {.book = a[0], .ctx = a[1], .metas = a[4], .evt_seq_o = a[2]};
+    f.evt_seq = PyLong_AsLongLong(a[2]);
+    if (f.evt_seq == -1 && PyErr_Occurred()) return NULL;
+    PyObject *table = PyTuple_GET_ITEM(a[1], FX_TABLE), *handlers = PyTuple_GET_ITEM(a[1], FX_HANDLERS);
+    if (!PyTuple_Check(table) || !PyDict_Check(handlers)) { PyErr_SetString(PyExc_TypeError, "fold_events: bad ctx"); return NULL; }
+    f.tt = PyObject_GetAttr(a[0], fa_tt);
+    f.reported = f.tt ? PyObject_GetAttr(a[0], fa_reported) : NULL;
+    f.fix44_map = f.reported ? PyObject_GetAttr(a[0], fa_fix44_map) : NULL;
+    f.out = f.fix44_map ? PyList_New(0) : NULL;
+    if (!f.out) goto fail;
+    if (!PyBytes_Check(f.tt) || !PyDict_Check(f.reported) || !PyDict_Check(f.fix44_map)) {
+        PyErr_SetString(PyExc_TypeError, "fold_events: OrderBook._tt / reported / _fix44 of the wrong type");
+        goto fail;
+    }
+    f.ttp = PyBytes_AS_STRING(f.tt); f.ttl = PyBytes_GET_SIZE(f.tt);
+    if (sync_n_in(&f) < 0) goto fail;
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(a[3]);
+    Py_ssize_t n = PyBytes_GET_SIZE(a[3]), off = 0, ntypes = PyTuple_GET_SIZE(table);
+    while (off < n) {
+        long t = n - off >= 4 ? (long)rd_le(p + off, 2) : -1, size = n - off >= 4 ? (long)rd_le(p + off + 2, 2) : 0;
+        if (size < 16 || off + size > n) {
+            PyErr_Format(PyExc_ValueError, "bad event size %ld at offset %zd", size, off);
+            goto fail;
+        }
+        PyObject *entry = t >= 0 && t < ntypes ? PyTuple_GET_ITEM(table, t) : Py_None;
+        if (entry != Py_None) {
+            long want;
+            if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 3 || !PyTuple_Check(PyTuple_GET_ITEM(entry, 2))
+                || (want = PyLong_AsLong(PyTuple_GET_ITEM(entry, 1))) < 0) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "fold_events: bad table entry");
+                goto fail;
+            }
+            if (size != want) {
+                PyErr_Format(PyExc_ValueError, "bad event record at offset %zd: type %ld size %ld", off, t, size);
+                goto fail;
+            }
+            const unsigned char *r = p + off;
+            PyObject *seq = PyLong_FromUnsignedLongLong(rd_le(r + 8, 8));
+            if (!seq) goto fail;
+            PyObject *meta = PyDict_GetItemWithError(f.metas, seq);  /* borrowed */
+            if (!meta && PyErr_Occurred()) { Py_DECREF(seq); goto fail; }
+            int done = 1;
+            if (t == EV_ACCEPTED) done = fold_accepted(&f, r, meta);
+            else if (t == EV_TRADE) done = fold_trade(&f, r);
+            else if (t == EV_CANCELED || t == EV_EXPIRED) done = fold_canceled(&f, r, t == EV_EXPIRED, meta);
+            if (done == 1) {  /* its Python handler */
+                PyObject *ev = decode_record(entry, r, size);
+                PyObject *handler = ev ? PyDict_GetItemWithError(handlers, (PyObject *)Py_TYPE(ev)) : NULL;
+                if (ev && handler) {
+                    PyObject *args[4] = {f.book, ev, meta ? meta : Py_None, f.out};
+                    PyObject *res = sync_n_out(&f) < 0 ? NULL : PyObject_Vectorcall(handler, args, 4, NULL);
+                    done = res && sync_n_in(&f) == 0 ? 0 : -1;
+                    Py_XDECREF(res);
+                } else done = ev && !PyErr_Occurred() ? 0 : -1;
+                Py_XDECREF(ev);
+            }
+            Py_DECREF(seq);
+            if (done < 0) goto fail;
+        }
+        off += size;
+    }
+    if (sync_n_out(&f) < 0) goto fail;
+    Py_DECREF(f.tt); Py_DECREF(f.reported); Py_DECREF(f.fix44_map);
+    return f.out;
+fail:
+    Py_XDECREF(f.tt); Py_XDECREF(f.reported); Py_XDECREF(f.fix44_map); Py_XDECREF(f.out);
+    return NULL;
+}
+
 /* ----------------------------------------------------------------------------- session check */
 
 /* UTCTimestamp "YYYYMMDD-HH:MM:SS[.f{1,9}]" -> ns since the epoch, or -1. Years 1970-2999
@@ -1217,6 +1779,8 @@ static PyMethodDef methods[] = {
      "session_check(msg, begin, theirs, ours, expected_seq, now_ns, max_latency_ns) -> expected_seq | 0"},
     {"new_order_fast", (PyCFunction)(void (*)(void))new_order_fast, METH_FASTCALL,
      "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id) -> (NewOrder record, RequestMeta) | None"},
+    {"fold_events", (PyCFunction)(void (*)(void))fold_events, METH_FASTCALL,
+     "fold_events(book, ctx, evt_seq, body, metas) -> [Report]: OrderBook.apply over an event batch's body"},
     {"cancel_fast", (PyCFunction)(void (*)(void))cancel_fast, METH_FASTCALL,
      "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id) -> (Cancel record, RequestMeta) | None"},
     {NULL, NULL, 0, NULL},

@@ -55,6 +55,8 @@ new_order_fast: Callable[[FixMessage, tuple[Any, ...], int, int, set[tuple[str, 
 cancel_fast: Callable[[FixMessage, tuple[Any, ...], int, int, set[tuple[str, str]], Any], tuple[bytes, Any] | None] | None
 # (msg, begin_string, their CompID, our CompID, expected MsgSeqNum, now ns, max latency ns)
 session_check: Callable[[FixMessage, bytes, bytes, bytes, int, int, int], int] | None
+# (OrderBook, its _fold_context(), event seq, event batch body, metas) -> the reports
+fold_events: Callable[[Any, tuple[Any, ...], int, bytes, dict[int, Any]], list[Any]] | None
 try:
     if os.environ.get("VENUE_FIX_PURE") == "1":
         raise ImportError("pure Python codec forced")
@@ -72,6 +74,7 @@ try:
     er_terms = _c.er_terms
     new_order_fast = _c.new_order_fast
     cancel_fast = _c.cancel_fast
+    fold_events = _c.fold_events
     session_check = _c.session_check
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
@@ -86,6 +89,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     er_terms = py_er_terms
     new_order_fast = None  # every NewOrderSingle is translated in Python (requests.new_order)
     cancel_fast = None  # every OrderCancelRequest too (requests.cancel)
+    fold_events = None  # event batches are decoded and folded in Python (OrderBook.apply)
     session_check = None  # every message takes the session's checks in Python (InSession)
     IMPLEMENTATION = "python"
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from engine import commands as c
-from fix_gateway.codec import er_body, er_terms, py_er_body, py_er_terms
+from fix_gateway.codec import er_body, er_terms, fold_events, py_er_body, py_er_terms
 from venue.bus.envelope import RequestMeta
 from venue.enums import OrdStatus
 from venue.fixedpoint import format_decimal
@@ -31,6 +31,8 @@ from venue.rejects import ord_rej_reason as rej_code
 from venue.sharded_dict import ShardedDict
 
 from . import reports
+from .events import EVENT_TABLE, HANDLED_EVENTS
+from .events import py_order_events as _py_order_events
 from .refdata import RefData, scales
 
 _units = reports.units_text
@@ -162,6 +164,7 @@ class OrderBook:
     # report, a dictionary lookup instead of a clock read and formatting, and of a call
     _tt: bytes = b""
     _fix44: dict[str, bool] = field(default_factory=dict)
+    _fold_ctx: tuple[Any, ...] | None = None  # codec.fold_events's, for the refdata it was made with
 
     # ------------------------------------------------------------ queries
     def find(self, account: str, cl_ord_id: str) -> Order | None:
@@ -191,6 +194,31 @@ class OrderBook:
         self.live_by_id = {o.order_id: o for o in live}
 
     # ------------------------------------------------------------ folding events
+    def apply_body(self, evt_seq: int, body: bytes, metas: dict[int, RequestMeta]) -> list[Report]:
+        """``apply`` over an event batch's body (engine/wire.py records): one C call
+        (``codec.fold_events``: accepted orders, fills and cancels done in C, the other events
+        decoded there and handed to their handlers here), or decoded and applied in Python."""
+        if fold_events is None:
+            return self.apply(evt_seq, _py_order_events(body), metas)
+        self._evt_seq, self._n = evt_seq, 0
+        self._tt = self.transact_time()
+        ctx = self._fold_ctx
+        if ctx is None or ctx[6] is not self.refdata.instruments_by_id:
+            ctx = self._fold_ctx = self._fold_context()
+        return fold_events(self, ctx, evt_seq, body, metas)
+
+    def _fold_context(self) -> tuple[Any, ...]:
+        """``codec.fold_events``'s ctx (see its comment in _codec.c), for this refdata."""
+        by_id = self.refdata.instruments_by_id
+        return (
+            EVENT_TABLE, {cls: handler for cls, handler in _HANDLERS.items()}, Order, Report, ShardedDict,
+            {iid: scales(spec) for iid, spec in by_id.items()}, by_id, ("1", "2"),
+            tuple(_ORD_TYPE[k] for k in range(4)), tuple(_TIF[k] for k in range(5)),
+            {int(k): v for k, v in _CANCEL_TEXT.items()},
+            {"cancel-on-disconnect": "cancel on disconnect", "kill-switch": "kill switch"},
+            int(CancelReason.USER), int(CancelReason.DAY_EXPIRED), int(CancelReason.GTD_EXPIRED), self.refdata,
+        )
+
     def apply(self, evt_seq: int, events: Iterable[c.Event], metas: dict[int, RequestMeta]) -> list[Report]:
         self._evt_seq, self._n = evt_seq, 0
         self._tt = self.transact_time()
@@ -425,4 +453,4 @@ _HANDLERS: dict[type, Callable[[OrderBook, object, RequestMeta | None, list[Repo
     c.MassCanceled: OrderBook._mass_canceled,  # type: ignore[dict-item]
     c.Acknowledged: OrderBook._acknowledged,  # type: ignore[dict-item]
 }
-HANDLED_EVENTS = frozenset(_HANDLERS)
+assert frozenset(_HANDLERS) == HANDLED_EVENTS, "events.HANDLED_EVENTS names the events handled here"

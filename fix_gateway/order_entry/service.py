@@ -23,7 +23,6 @@ from typing import Any
 
 import asyncpg
 
-from engine import wire
 from engine.service import EngineService, EventLogDiverged, clock_ticker, engine_service_factory
 from fix_gateway.acceptor import Acceptor
 from fix_gateway.auth import Argon2Authenticator
@@ -52,7 +51,7 @@ from venue.looplag import watch_loop_lag
 
 from .app import OrderEntryApplication
 from .book_snapshots import BookSnapshotStore, encode_book
-from .orders import HANDLED_EVENTS, OrderBook, Report
+from .orders import OrderBook, Report
 from .refdata import RefData
 from .requests import TAG_STP_MODE, SessionContext
 
@@ -85,29 +84,6 @@ MAX_UNACKED_BATCHES = 1
 # paced the whole gateway (orders/s -14% with a single-threaded nats-server).
 LARGE_BATCH, MAX_UNACKED_LARGE = 64, 2
 _EXEC_ID = re.compile(rb"\x0117=(\d+)-\d+\x01")
-
-_DECODERS = {
-    t: (wire.EV_DECODE[t], wire.EV_SIZE[t]) for t, (cls, _) in wire.EV_LAYOUT.items() if cls in HANDLED_EVENTS
-}
-
-
-def _order_events(body: bytes) -> list[Any]:
-    """The events the order book projects, decoded; the rest (book levels, deposits, acks:
-    about half the records) are split off by their header and never become objects."""
-    out: list[Any] = []
-    off, n = 0, len(body)
-    while off < n:
-        t, size = wire.EV_TYPE_SIZE(body, off)
-        if size < 16 or off + size > n:
-            raise ValueError(f"bad event size {size} at offset {off}")
-        d = _DECODERS.get(t)
-        if d is not None:
-            if size != d[1]:
-                raise ValueError(f"bad event record at offset {off}: type {t} size {size}")
-            out.append(d[0](body, off))
-        off += size
-    return out
-
 
 def session_config(entry: FixSessionEntry) -> SessionConfig:
     return SessionConfig(
@@ -371,8 +347,7 @@ class Gateway:
     def apply_answer(self, seq: int, env: Envelope) -> list[Report]:
         """Fold one event batch (``seq``: its event-stream sequence) into the order book."""
         metas = {m.seq: m for m in decode_meta(env.meta)}
-        events = _order_events(env.body) if env.body else []
-        reports = self.book.apply(seq, events, metas)
+        reports = self.book.apply_body(seq, env.body, metas)
         self.app.settle(metas)
         self._answered = env.answers
         self.evt_seq = seq

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from engine import commands as c
-from engine import wire
 from engine.core import MatchingEngine
 from fix_gateway.application import Outgoing
 from fix_gateway.codec import FixMessage, encode, parse
@@ -83,8 +82,8 @@ class Core:
         metas = {m.seq: m for _, m in self.queued}
         self.queued.clear()
         self.evt_seq += 1
-        events = wire.decode_events(self.engine.apply_batch(records))
-        reports = self.book.apply(self.evt_seq, events, metas)
+        body = bytes(self.engine.apply_batch(records))
+        reports = self.book.apply_body(self.evt_seq, body, metas)  # as the gateway folds them
         self.app.settle(metas)
         return reports
 

@@ -1,16 +1,21 @@
-"""The gateway's event decoder (one generated function per event type) against the wire
-module's reference decoder, on engine output holding every event type the order book uses."""
+"""The gateway's event decoder (``events.py_order_events``, one generated function per event
+type) against the wire module's reference decoder, on engine output holding every event type
+the order book uses; and it and the C fold (``codec.fold_events``) on damaged batches."""
 
 from __future__ import annotations
 
 import random
+import struct
+
+import pytest
 
 from engine import commands as c
 from engine import wire
 from engine.core import MatchingEngine
-from fix_gateway.order_entry.orders import HANDLED_EVENTS
-from fix_gateway.order_entry.service import _order_events
-from tests.unit.order_entry.harness import BTC
+from fix_gateway import codec
+from fix_gateway.order_entry.events import HANDLED_EVENTS
+from fix_gateway.order_entry.events import py_order_events as _py_order_events
+from tests.unit.order_entry.harness import BTC, Core
 
 
 def _engine_output(n: int = 3000, seed: int = 7) -> bytes:
@@ -52,6 +57,28 @@ def _engine_output(n: int = 3000, seed: int = 7) -> bytes:
 def test_gateway_decoder_matches_the_wire_decoder() -> None:
     body = _engine_output()
     expected = [ev for ev in wire.decode_events(body) if type(ev) in HANDLED_EVENTS]
-    assert _order_events(body) == expected
+    assert _py_order_events(body) == expected
     seen = {type(ev) for ev in expected}
     assert {c.OrderAccepted, c.Trade, c.OrderCanceled, c.OrderReplaced, c.Rejected, c.MassCanceled} <= seen
+
+
+def test_python_decoder_matches_the_wire_decoder_on_another_stream() -> None:
+    body = _engine_output(seed=11)
+    assert _py_order_events(body) == [ev for ev in wire.decode_events(body) if type(ev) in HANDLED_EVENTS]
+
+
+@pytest.mark.parametrize("cut", [1, 3, 5, 17, 40])
+def test_damaged_batches_are_refused_alike(cut: int) -> None:
+    """A damaged batch is a ValueError with the same text from the Python decoder and from the
+    C fold (which reads the records itself)."""
+    body = _engine_output(n=20)
+    core = Core()
+    decoders = [_py_order_events] + ([lambda b: core.book.apply_body(1, b, {})] if codec.fold_events else [])
+    for damaged in (body[:-cut], body + b"\x01" * min(cut, 15),
+                    struct.pack("<HH", 1, 40) + body[4:]):  # an Accepted record's size changed
+        errors = []
+        for decode in decoders:
+            with pytest.raises(ValueError) as info:
+                decode(damaged)
+            errors.append(str(info.value))
+        assert len(set(errors)) == 1, errors

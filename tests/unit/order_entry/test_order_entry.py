@@ -160,15 +160,14 @@ def test_replay_skips_reports_handed_over_before_and_keeps_exec_ids() -> None:
     at or below a session's ``reported`` mark are not built again, yet the state and the
     ExecIDs of every later report are those of the first run."""
     core = Core()
-    batches: list[tuple[int, list[object], dict[int, object]]] = []
-    apply = core.book.apply
+    batches: list[tuple[int, bytes, dict[int, object]]] = []
+    apply_body = core.book.apply_body
 
-    def recording(evt_seq, events, metas):  # type: ignore[no-untyped-def]
-        events = list(events)
-        batches.append((evt_seq, events, dict(metas)))
-        return apply(evt_seq, events, metas)
+    def recording(evt_seq, body, metas):  # type: ignore[no-untyped-def]
+        batches.append((evt_seq, body, dict(metas)))
+        return apply_body(evt_seq, body, metas)
 
-    core.book.apply = recording  # type: ignore[method-assign]
+    core.book.apply_body = recording  # type: ignore[method-assign]
     first: list[Report] = []
     core.send(ALPHA, "D", order("r1", "1", "0.3", "60000"))
     first += core.pump()
@@ -182,8 +181,8 @@ def test_replay_skips_reports_handed_over_before_and_keeps_exec_ids() -> None:
 
     again = OrderBook(core.refdata, core.book.fix44, core.book.transact_time, reported={ALPHA: mark, BETA: mark})
     replayed: list[Report] = []
-    for evt_seq, events, metas in batches:
-        replayed += again.apply(evt_seq, events, metas)  # type: ignore[arg-type]
+    for evt_seq, body, metas in batches:
+        replayed += again.apply_body(evt_seq, body, metas)  # type: ignore[arg-type]
     assert replayed == [r for r in first if r.evt_seq > mark]
     assert len(replayed) < len(first)
     assert again.orders.keys() == core.book.orders.keys()
