@@ -1438,8 +1438,9 @@ static int fold_accepted(fold_t *f, const unsigned char *r, PyObject *meta) {
     PyObject *price = NULL, *stop = NULL, *qty = NULL, *o = NULL, *orders = NULL, *live = NULL;
     int rc = -1;
     if (!iid || !aid || !by_account) goto done;
+    if (!PyDict_Check(by_account) || !PyDict_Check(PyTuple_GET_ITEM(f->ctx, FX_BY_ID))) { rc = 1; goto done; }
     spec = PyDict_GetItemWithError(PyTuple_GET_ITEM(f->ctx, FX_BY_ID), iid);
-    acct = PyDict_Check(by_account) ? PyDict_GetItemWithError(by_account, aid) : NULL;
+    acct = spec ? PyDict_GetItemWithError(by_account, aid) : NULL;
     if (!spec || !acct) { if (!PyErr_Occurred()) rc = 0; spec = acct = NULL; goto done; }  /* not loaded here yet */
     Py_INCREF(spec); Py_INCREF(acct);
     code = PyObject_GetAttr(acct, fa_code);
