@@ -131,7 +131,7 @@ def _state(book: OrderBook) -> tuple[Any, ...]:
 
 
 @given(st.integers(0, 2**32 - 1), st.sampled_from([{}, {}, {ALPHA: 3}, {BETA: 2, ALPHA: 1}]))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_the_c_fold_is_the_python_handlers(seed: int, reported: dict[str, int]) -> None:
     fast, slow = _book(reported), _book(reported)
     for evt_seq, (body, metas) in enumerate(_batches(random.Random(seed)), 1):
