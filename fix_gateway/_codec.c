@@ -1320,9 +1320,25 @@ static int fold_er(fold_t *f, PyObject *o, char exec_type, PyObject *orig, PyObj
     }
     terms = PyObject_GetAttr(o, fa_terms);
     if (!terms || !PyBytes_Check(terms)) { if (terms) PyErr_SetString(PyExc_TypeError, "Order.terms: bytes expected"); goto done; }
-    if (PyBytes_GET_SIZE(terms) == 0) {
-        Py_DECREF(terms);
-        terms = PyObject_CallMethodNoArgs(o, fa_encode_terms);
+    if (PyBytes_GET_SIZE(terms) == 0) {  /* Order.encode_terms, its er_terms call made here */
+        Py_CLEAR(terms);
+        static const char *names[8] = {"account", "symbol", "side", "qty", "ord_type", "price", "stop_price", "tif"};
+        static PyObject *interned[8];
+        PyObject *v[8] = {NULL};
+        int got = 1;
+        for (int i = 0; i < 8 && got; i++) {
+            if (!interned[i] && !(interned[i] = PyUnicode_InternFromString(names[i]))) got = 0;
+            else got = (v[i] = PyObject_GetAttr(o, interned[i])) != NULL;
+        }
+        if (got) {
+            PyObject *ta[10] = {v[0], v[1], v[2], v[3], PyTuple_GET_ITEM(sc, 2), v[4], v[5], PyTuple_GET_ITEM(sc, 1), v[6], v[7]};
+            terms = er_terms(NULL, ta, 10);
+            if (!terms && PyErr_ExceptionMatches(PyExc_OverflowError)) {  /* past 64 bits: the reference */
+                PyErr_Clear();
+                terms = PyObject_CallMethodNoArgs(o, fa_encode_terms);
+            } else if (terms && PyObject_SetAttr(o, fa_terms, terms) < 0) Py_CLEAR(terms);
+        }
+        for (int i = 0; i < 8; i++) Py_XDECREF(v[i]);
         if (!terms || !PyBytes_Check(terms)) { if (terms) PyErr_SetString(PyExc_TypeError, "Order.encode_terms: bytes expected"); goto done; }
     }
     const char *avgp = NULL;

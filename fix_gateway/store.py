@@ -39,6 +39,11 @@ class MessageStore(Protocol):
         to seq + 1."""
         ...
 
+    def store_sent_run(self, first_seq: int, raws: Sequence[bytes]) -> None:
+        """``store_sent(first_seq + i, raws[i])`` for each i, in one call (a run of messages
+        sent together)."""
+        ...
+
     def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
         """Stored outgoing messages with begin <= seq <= end (end 0 = to the last), in
         sequence order; gaps (admin messages not stored) are simply absent."""

@@ -187,9 +187,7 @@ class Session:
         if mt is None:
             mt = _MSG_TYPES[msg_type] = msg_type.encode()
         raws = encode_run(self.begin_string_b, mt, self.sender_b, self.target_b, format_utc(now), first, bodies)
-        store_sent = store.store_sent
-        for i, raw in enumerate(raws, first):
-            store_sent(i, raw)
+        store.store_sent_run(first, raws)
         self.last_sent_ns = now
         return b"".join(raws)
 

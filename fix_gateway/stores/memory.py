@@ -41,6 +41,11 @@ class MemoryMessageStore:
         self._sent.add(seq, raw)
         self._next_sender = seq + 1
 
+    def store_sent_run(self, first_seq: int, raws: Sequence[bytes]) -> None:
+        if raws:
+            self._sent.add_run(first_seq, raws)
+            self._next_sender = first_seq + len(raws)
+
     def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
         return self._sent.range(begin, end)
 

@@ -240,6 +240,16 @@ class PostgresMessageStore:
         self._next_sender = seq + 1
         self._touch()
 
+    def store_sent_run(self, first_seq: int, raws: Sequence[bytes]) -> None:
+        if not raws:
+            return
+        self._sent.add_run(first_seq, raws)
+        pending = self._pending
+        for seq, raw in enumerate(raws, first_seq):
+            pending[seq] = raw
+        self._next_sender = first_seq + len(raws)
+        self._touch()
+
     def sent_range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
         return self._sent.range(begin, end)
 

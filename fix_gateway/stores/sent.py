@@ -49,6 +49,27 @@ class SentMessages:
                 self._first = seq
         page[slot] = raw
 
+    def add_run(self, first: int, raws: Sequence[bytes]) -> None:
+        """``add(first + i, raws[i])`` for each i: a page looked up once for the run's part
+        in it, not once per message."""
+        pages = self._pages
+        number, page = -1, None
+        for seq, raw in enumerate(raws, first):
+            if seq >> _SHIFT != number:
+                number = seq >> _SHIFT
+                page = pages.get(number)
+                if page is None:
+                    self.add(seq, raw)  # a new page: add makes and orders it
+                    page = pages[number]
+                    continue
+            slot = seq & _MASK
+            assert page is not None
+            if page[slot] is None:
+                self._len += 1
+                if self._first == 0 or seq < self._first:
+                    self._first = seq
+            page[slot] = raw
+
     def range(self, begin: int, end: int) -> Sequence[tuple[int, bytes]]:
         """Messages with begin <= seq <= end (end 0 = to the last), in sequence order."""
         if not self._len:
@@ -88,7 +109,10 @@ class SentMessages:
             if not self._len:
                 self.clear()
                 return
-            seq = self._next_held(seq + 1)
+            nxt = seq + 1  # most often held (messages are numbered in a run): no search
+            if not nxt & _MASK or page[nxt & _MASK] is None:
+                nxt = self._next_held(nxt)
+            seq = nxt
             while order[0] < seq >> _SHIFT:  # walked past the first page: it is empty
                 del pages[order.pop(0)]
             self._first = seq

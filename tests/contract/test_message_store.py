@@ -101,6 +101,24 @@ async def test_store_sent_advances_sender_seq_and_keeps_exact_bytes(kit: Kit, si
     assert list(store.sent_range(1, 2)) == [(1, msg(1)), (2, msg(2))]
 
 
+async def test_a_run_is_stored_as_its_messages_one_by_one(kit: Kit, sid: str) -> None:
+    store = await kit.open(sid)
+    store.store_sent(1, msg(1))
+    store.store_sent_run(2, [msg(2), msg(3), msg(4)])
+    store.store_sent_run(5, [])  # nothing: nothing changes
+    assert store.next_sender_seq == 5
+    store.store_sent_run(3, [b"three again"])  # over a number held: replaced, as store_sent
+    store.store_sent(6, msg(6))
+    store.store_sent_run(7, [msg(s) for s in range(7, 5000)])  # across index pages
+    assert store.next_sender_seq == 5000
+    want = [(1, msg(1)), (2, msg(2)), (3, b"three again"), (4, msg(4)), *((s, msg(s)) for s in range(6, 5000))]
+    assert list(store.sent_range(1, 0)) == want
+    await store.close()
+    again = await kit.reopen(sid)
+    assert again.next_sender_seq == 5000
+    assert list(again.sent_range(1, 0)) == want
+
+
 async def test_sent_range_bounds_gaps_and_open_end(kit: Kit, sid: str) -> None:
     store = await kit.open(sid)
     for seq in (2, 3, 5, 6, 9):  # 1, 4, 7, 8 were admin messages: not stored

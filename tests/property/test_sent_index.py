@@ -1,5 +1,5 @@
 """The paged sent-message index against a plain dict model: stores (in order, with gaps,
-below the lowest held, over an existing number), ranges and evictions."""
+below the lowest held, over an existing number; one by one and as runs), ranges and evictions."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from fix_gateway.stores.sent import SentMessages
 _seq = st.integers(1, 20_000)
 _op = st.one_of(
     st.tuples(st.just("next"), st.integers(1, 3000)),  # store the next n numbers (gap allowed)
+    st.tuples(st.just("run"), st.integers(1, 5000)),  # the same, as one add_run
+    st.tuples(st.just("run_at"), st.tuples(_seq, st.integers(0, 300))),  # a run over anything held
     st.tuples(st.just("add"), _seq),
     st.tuples(st.just("range"), st.tuples(st.integers(0, 21_000), st.integers(0, 21_000))),
     st.tuples(st.just("drop"), st.tuples(st.integers(0, 5000), st.frozensets(_seq, max_size=3))),
@@ -39,6 +41,17 @@ def test_matches_a_dict(ops: list[tuple[str, object]], gap: int) -> None:
                 index.add(nxt, b"m%d" % nxt)
                 model[nxt] = b"m%d" % nxt
                 nxt += 1
+        elif kind == "run":
+            assert isinstance(arg, int)
+            nxt += gap
+            index.add_run(nxt, [b"r%d" % s for s in range(nxt, nxt + arg)])
+            model.update({s: b"r%d" % s for s in range(nxt, nxt + arg)})
+            nxt += arg
+        elif kind == "run_at":
+            assert isinstance(arg, tuple)
+            at, n = arg
+            index.add_run(at, [b"y%d" % s for s in range(at, at + n)])
+            model.update({s: b"y%d" % s for s in range(at, at + n)})
         elif kind == "add":
             assert isinstance(arg, int)
             index.add(arg, b"x%d" % arg)
