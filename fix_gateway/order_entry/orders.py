@@ -211,7 +211,7 @@ class OrderBook:
         """``codec.fold_events``'s ctx (see its comment in _codec.c), for this refdata."""
         by_id = self.refdata.instruments_by_id
         return (
-            EVENT_TABLE, {cls: handler for cls, handler in _HANDLERS.items()}, Order, Report, ShardedDict,
+            EVENT_TABLE, dict(_HANDLERS), Order, Report, ShardedDict,
             {iid: scales(spec) for iid, spec in by_id.items()}, by_id, ("1", "2"),
             tuple(_ORD_TYPE[k] for k in range(4)), tuple(_TIF[k] for k in range(5)),
             {int(k): v for k, v in _CANCEL_TEXT.items()},
