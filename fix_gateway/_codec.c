@@ -1241,6 +1241,23 @@ static int set_attr_ll(PyObject *o, PyObject *name, long long v) {
     return rc;
 }
 
+/* Report(session, msg_type, fields, evt_seq) (a NamedTuple: a tuple subclass without slots of
+   its own) made as tuple.__new__ makes it, without the Python __new__ NamedTuple generates;
+   any other class is called. New reference. */
+static PyObject *new_report(PyObject *cls, PyObject *session, PyObject *msg_type, PyObject *fields, PyObject *evt_seq) {
+    PyTypeObject *t = (PyTypeObject *)cls;
+    if (PyType_Check(cls) && PyType_IsSubtype(t, &PyTuple_Type) && t->tp_itemsize == sizeof(PyObject *)
+        && t->tp_basicsize == PyTuple_Type.tp_basicsize && t->tp_alloc) {
+        PyObject *r = t->tp_alloc(t, 4);
+        if (!r) return NULL;
+        PyObject *items[4] = {session, msg_type, fields, evt_seq};
+        for (int i = 0; i < 4; i++) { Py_INCREF(items[i]); PyTuple_SET_ITEM(r, i, items[i]); }
+        return r;
+    }
+    PyObject *args[4] = {session, msg_type, fields, evt_seq};
+    return PyObject_Vectorcall(cls, args, 4, NULL);
+}
+
 /* OrderBook._er for an order's ExecutionReport; 1 when it cannot be made here (a value past
    64 bits, an odd status): nothing done, the caller hands the event to Python. */
 static int fold_er(fold_t *f, PyObject *o, char exec_type, PyObject *orig, PyObject *text, long long lpx, long long lqty,
@@ -1365,8 +1382,7 @@ static int fold_er(fold_t *f, PyObject *o, char exec_type, PyObject *orig, PyObj
     PyObject *fields = pair ? PyList_New(1) : NULL;
     if (!fields) { Py_XDECREF(pair); goto done; }
     PyList_SET_ITEM(fields, 0, pair);
-    PyObject *args[4] = {session, fs_8, fields, f->evt_seq_o};
-    report = PyObject_Vectorcall(PyTuple_GET_ITEM(f->ctx, FX_REPORT), args, 4, NULL);
+    report = new_report(PyTuple_GET_ITEM(f->ctx, FX_REPORT), session, fs_8, fields, f->evt_seq_o);
     Py_DECREF(fields);
     if (!report || PyList_Append(f->out, report) < 0) goto done;
     rc = 0;

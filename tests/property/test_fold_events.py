@@ -138,6 +138,7 @@ def test_the_c_fold_is_the_python_handlers(seed: int, reported: dict[str, int]) 
         got = fast.apply_body(evt_seq, body, metas)
         want = slow.apply(evt_seq, py_order_events(body), metas)
         assert _reports(got) == _reports(want), evt_seq
+        assert got == want and all(type(r) is Report and r.session == r[0] for r in got)  # real Reports
         assert _state(fast) == _state(slow), evt_seq
 
 
