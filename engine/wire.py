@@ -70,7 +70,7 @@ _CMD_TYPE = {cls: t for t, (cls, _, _) in CMD_LAYOUT.items()}
 _CMD_SLOTS = {t: struct.Struct("<" + "".join(f for _, f in s) + "8x" * (10 - len(s)))
               for t, (_, _, s) in CMD_LAYOUT.items()}
 
-# Event payload words after the header. "info" words pack small fields (see _INFO).
+# Event payload words after the header. "info" words pack small fields (see INFO_FIELDS).
 EV_LAYOUT: dict[int, tuple[type[Any], tuple[tuple[str, str], ...]]] = {
     EvType.ACCEPTED: (c.OrderAccepted, (
         ("order_id", "Q"), ("account", "Q"), ("info", "Q"), ("price", "q"), ("qty", "q"),
@@ -114,11 +114,10 @@ EV_LAYOUT: dict[int, tuple[type[Any], tuple[tuple[str, str], ...]]] = {
     EvType.ACK: (c.Acknowledged, (("command", "q"), ("ref_id", "Q"), ("value", "Q"))),
 }
 # info word = field0 | field1 << 8 | ... (one byte each)
-_INFO: dict[int, tuple[str, ...]] = {
+INFO_FIELDS: dict[int, tuple[str, ...]] = {
     EvType.ACCEPTED: ("side", "ord_type", "tif", "flags", "stp"),
     EvType.STATUS: ("side", "ord_type", "tif", "state"),
 }
-INFO_FIELDS = _INFO
 EV_SIZE = {t: 16 + 8 * len(w) for t, (_, w) in EV_LAYOUT.items()}
 _EV_TYPE = {cls: t for t, (cls, _) in EV_LAYOUT.items()}
 _EV_BODY = {t: struct.Struct("<" + "".join(f for _, f in w)) for t, (_, w) in EV_LAYOUT.items()}
@@ -183,7 +182,7 @@ def encode_event(ev: c.Event) -> bytes:
     vals = []
     for name, _ in words:
         if name == "info":
-            vals.append(sum(getattr(ev, f) << (8 * i) for i, f in enumerate(_INFO[t])))
+            vals.append(sum(getattr(ev, f) << (8 * i) for i, f in enumerate(INFO_FIELDS[t])))
         else:
             vals.append(getattr(ev, name))
     return _EV_HEAD.pack(t, EV_SIZE[t], ev.instrument, ev.seq) + _EV_BODY[t].pack(*vals)
@@ -199,7 +198,7 @@ def _event_decoder(t: int) -> Callable[[bytes | memoryview, int], c.Event]:
     source = {"seq": "v[3]", "instrument": "v[2]"}
     for i, (name, _) in enumerate(words, 4):
         if name == "info":
-            for k, f in enumerate(_INFO[t]):
+            for k, f in enumerate(INFO_FIELDS[t]):
                 source[f] = f"(v[{i}] >> {8 * k}) & 255"
         else:
             source[name] = f"v[{i}]"

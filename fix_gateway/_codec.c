@@ -799,35 +799,61 @@ static inline PyObject *latin1(PyObject *v) {  /* new reference; "" for an absen
 #define PLAN_SIZE 9
 enum { NV_ACCOUNT, NV_CLORDID, NV_QTY, NV_ORDTYPE, NV_PRICE, NV_SIDE, NV_SYMBOL, NV_TIF, NV_COUNT };
 
-/* The order a ClOrdID names: OrderBook.find(account, cl_ord_id) over by_cl_ord_id, a dict
-   of account -> ShardedDict (venue/sharded_dict.py: hash(key) % len(_shards) picks the
-   plain dict; a plain dict is read as is). Borrowed reference; NULL with no error when
-   there is none, NULL with an error set on failure. */
-static PyObject *s_shards_attr = NULL;
+static PyObject *fa_orders, *fa_live_by_id, *fa_by_cl_ord_id, *fa_n, *fa_tt, *fa_reported, *fa_fix44, *fa_fix44_map,
+                *fa_session, *fa_cl_ord_id, *fa_orig_cl_ord_id, *fa_source, *fa_head, *fa_terms, *fa_status,
+                *fa_live, *fa_leaves, *fa_cum_qty, *fa_cum_value, *fa_order_id, *fa_account, *fa_spec,
+                *fa_instrument_id, *fa_encode_terms, *fa_avg_px_text, *fa_accounts_by_id, *fa_code, *fa_symbol, *fa_side, *fa_shards,
+                *fs_8, *fs_empty, *fs_status_1, *fs_status_2, *fs_status_4, *fs_status_c, *fb_empty, *fi_zero;
 
-static PyObject *book_find(PyObject *by_cl_ord_id, PyObject *account, PyObject *cl_ord_id) {
-    PyObject *named = PyDict_GetItemWithError(by_cl_ord_id, account);
-    if (!named) return NULL;
-    if (PyDict_Check(named)) return PyDict_GetItemWithError(named, cl_ord_id);
-    if (!s_shards_attr && !(s_shards_attr = PyUnicode_InternFromString("_shards"))) return NULL;
-    PyObject *shards = PyObject_GetAttr(named, s_shards_attr);
+/* the names the order-entry calls below read and write, interned once */
+static int intern_names(void) {
+    if (fa_orders) return 0;
+#define INTERN(var, text) if (!(var = PyUnicode_InternFromString(text))) return -1
+    INTERN(fa_live_by_id, "live_by_id"); INTERN(fa_by_cl_ord_id, "by_cl_ord_id"); INTERN(fa_n, "_n");
+    INTERN(fa_tt, "_tt"); INTERN(fa_reported, "reported"); INTERN(fa_fix44, "fix44"); INTERN(fa_fix44_map, "_fix44");
+    INTERN(fa_session, "session"); INTERN(fa_cl_ord_id, "cl_ord_id"); INTERN(fa_orig_cl_ord_id, "orig_cl_ord_id");
+    INTERN(fa_source, "source"); INTERN(fa_head, "head"); INTERN(fa_terms, "terms"); INTERN(fa_status, "status");
+    INTERN(fa_live, "live"); INTERN(fa_leaves, "leaves"); INTERN(fa_cum_qty, "cum_qty");
+    INTERN(fa_cum_value, "cum_value"); INTERN(fa_order_id, "order_id"); INTERN(fa_account, "account");
+    INTERN(fa_spec, "spec"); INTERN(fa_instrument_id, "instrument_id"); INTERN(fa_encode_terms, "encode_terms");
+    INTERN(fa_avg_px_text, "avg_px_text"); INTERN(fa_accounts_by_id, "accounts_by_id"); INTERN(fa_code, "code");
+    INTERN(fa_symbol, "symbol"); INTERN(fa_side, "side"); INTERN(fa_shards, "_shards"); INTERN(fs_8, "8"); INTERN(fs_empty, ""); INTERN(fs_status_1, "1");
+    INTERN(fs_status_2, "2"); INTERN(fs_status_4, "4"); INTERN(fs_status_c, "C");
+#undef INTERN
+    if (!(fb_empty = PyBytes_FromStringAndSize("", 0)) || !(fi_zero = PyLong_FromLong(0))) return -1;
+    if (!(fa_orders = PyUnicode_InternFromString("orders"))) return -1;
+    return 0;
+}
+
+/* a ShardedDict's (or a plain dict's) shard for key (venue/sharded_dict.py: hash(key) %
+   len(_shards) picks the plain dict): borrowed, NULL with an error on failure */
+static PyObject *shard_of(PyObject *sd, PyObject *key) {
+    if (PyDict_Check(sd)) return sd;
+    PyObject *shards = PyObject_GetAttr(sd, fa_shards);
     if (!shards) return NULL;
-    PyObject *found = NULL;
+    PyObject *shard = NULL;
     Py_ssize_t n = PyList_Check(shards) ? PyList_GET_SIZE(shards) : 0;
-    if (n <= 0) {
-        PyErr_SetString(PyExc_TypeError, "ShardedDict._shards: a list of dicts expected");
-    } else {
-        Py_hash_t h = PyObject_Hash(cl_ord_id);
+    if (n > 0) {
+        Py_hash_t h = PyObject_Hash(key);
         if (h != -1) {
             Py_ssize_t i = (Py_ssize_t)(h % n);
-            if (i < 0) i += n;  /* Python's modulo */
-            PyObject *shard = PyList_GET_ITEM(shards, i);
-            if (PyDict_Check(shard)) found = PyDict_GetItemWithError(shard, cl_ord_id);
-            else PyErr_SetString(PyExc_TypeError, "ShardedDict._shards: a list of dicts expected");
+            if (i < 0) i += n;
+            shard = PyList_GET_ITEM(shards, i);
+            if (!PyDict_Check(shard)) shard = NULL;
         }
     }
-    Py_DECREF(shards);
-    return found;
+    if (!shard && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "ShardedDict._shards: a list of dicts expected");
+    Py_DECREF(shards);  /* the list stays alive: the ShardedDict holds it */
+    return shard;
+}
+
+/* The order a ClOrdID names: OrderBook.find(account, cl_ord_id) over by_cl_ord_id, a dict
+   of account -> ShardedDict. Borrowed reference; NULL with no error when there is none, NULL
+   with an error set on failure. */
+static PyObject *book_find(PyObject *by_cl_ord_id, PyObject *account, PyObject *cl_ord_id) {
+    PyObject *named = PyDict_GetItemWithError(by_cl_ord_id, account);
+    PyObject *shard = named ? shard_of(named, cl_ord_id) : NULL;
+    return shard ? PyDict_GetItemWithError(shard, cl_ord_id) : NULL;
 }
 
 /* 1 when (account, ClOrdID) is a duplicate (OrderEntryApplication._duplicate: in flight, or
@@ -859,6 +885,49 @@ static int plan_ok(PyObject *plan) {
         && PyDict_Check(PyTuple_GET_ITEM(plan, 6)) && PyUnicode_Check(PyTuple_GET_ITEM(plan, 1));
 }
 
+/* The arguments new_order_fast and cancel_fast take: (msg, plan, id, now_ns, inflight,
+   by_cl_ord_id). 1 to go on (*id and *now set), 0 to decline (anything unexpected), -1 on a
+   wrong count (TypeError set). */
+static int fast_args(PyObject *const *a, Py_ssize_t nargs, const char *usage, long long *id, long long *now) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    if (!message_type || Py_TYPE(a[0]) != message_type || !plan_ok(a[1]) || !PyLong_Check(a[2]) || !PyLong_Check(a[3])
+        || !PyAnySet_Check(a[4]) || !PyDict_Check(a[5]))
+        return 0;
+    *id = PyLong_AsLongLong(a[2]);
+    *now = PyLong_AsLongLong(a[3]);
+    if (PyErr_Occurred()) { PyErr_Clear(); return 0; }
+    if (intern_names() < 0) return -1;
+    return *id >= 0;
+}
+
+/* The first value of each of tags[0..n) among msg's fields (as FixMessage.get reads them) into
+   out[] (borrowed; NULL when absent). 0 when read, 1 to decline: a field not (int, bytes), or
+   one of refuse[0..nrefuse) present. */
+static int scan_fields(PyObject *msg, const long *tags, int n, const long *refuse, int nrefuse, PyObject **out) {
+    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
+    if (!fields || !PyList_Check(fields)) return 1;
+    for (int k = 0; k < n; k++) out[k] = NULL;
+    Py_ssize_t nf = PyList_GET_SIZE(fields);
+    for (Py_ssize_t i = 0; i < nf; i++) {
+        PyObject *f = PyList_GET_ITEM(fields, i);
+        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0))) return 1;
+        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
+        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); return 1; }
+        for (int k = 0; k < nrefuse; k++)
+            if (tag == refuse[k]) return 1;
+        for (int k = 0; k < n; k++) {
+            if (tag != tags[k]) continue;
+            if (!PyBytes_Check(PyTuple_GET_ITEM(f, 1))) return 1;
+            if (!out[k]) out[k] = PyTuple_GET_ITEM(f, 1);
+            break;
+        }
+    }
+    return 0;
+}
+
 /* new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id) -> (record, RequestMeta)
    | None: the whole translation of a plain NewOrderSingle (requests._new_order and the
    application's duplicate check): the account, the instrument, the terms, the NewOrder
@@ -879,47 +948,20 @@ static int plan_ok(PyObject *plan) {
    the Python translation decides, refusals included. The reference is that Python
    translation: tests/property/test_new_order_fast.py. */
 static PyObject *new_order_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id)");
-        return NULL;
-    }
-    PyObject *msg = a[0], *plan = a[1];
-    if (!message_type || Py_TYPE(msg) != message_type || !plan_ok(plan) || !PyLong_Check(a[2]) || !PyLong_Check(a[3])
-        || !PyAnySet_Check(a[4]) || !PyDict_Check(a[5]))
-        Py_RETURN_NONE;
-    long long order_id = PyLong_AsLongLong(a[2]), now_ns = PyLong_AsLongLong(a[3]);
+    long long order_id, now_ns;
+    int go = fast_args(a, nargs, "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id)", &order_id, &now_ns);
+    if (go <= 0) { if (go < 0) return NULL; Py_RETURN_NONE; }
+    PyObject *plan = a[1];
     PyObject *session = PyTuple_GET_ITEM(plan, 1), *instruments = PyTuple_GET_ITEM(plan, 6);
     PyObject *meta_type = PyTuple_GET_ITEM(plan, 7), *source = PyTuple_GET_ITEM(plan, 8);
     long long stp = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 2));
     if (PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
-    if (order_id < 0 || stp < 0 || stp > 255) Py_RETURN_NONE;
-    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
-    if (!fields || !PyList_Check(fields)) Py_RETURN_NONE;
-
-    PyObject *v[NV_COUNT] = {NULL};
-    Py_ssize_t nf = PyList_GET_SIZE(fields);
-    for (Py_ssize_t i = 0; i < nf; i++) {
-        PyObject *f = PyList_GET_ITEM(fields, i);
-        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0))) Py_RETURN_NONE;
-        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
-        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
-        PyObject *value = PyTuple_GET_ITEM(f, 1);
-        int k;
-        switch (tag) {
-        case 1: k = NV_ACCOUNT; break;
-        case 11: k = NV_CLORDID; break;
-        case 38: k = NV_QTY; break;
-        case 40: k = NV_ORDTYPE; break;
-        case 44: k = NV_PRICE; break;
-        case 54: k = NV_SIDE; break;
-        case 55: k = NV_SYMBOL; break;
-        case 59: k = NV_TIF; break;
-        case 18: case 99: case 111: case 7928: Py_RETURN_NONE;  /* not a plain order */
-        default: continue;
-        }
-        if (!PyBytes_Check(value)) Py_RETURN_NONE;
-        if (!v[k]) v[k] = value;
-    }
+    if (stp < 0 || stp > 255) Py_RETURN_NONE;
+    /* (in NV_ order) */
+    static const long tags[NV_COUNT] = {1, 11, 38, 40, 44, 54, 55, 59};
+    static const long not_plain[4] = {18, 99, 111, 7928};  /* ExecInst, StopPx, MaxFloor, STP mode */
+    PyObject *v[NV_COUNT];
+    if (scan_fields(a[0], tags, NV_COUNT, not_plain, 4, v)) Py_RETURN_NONE;
 
     PyObject *acct = plan_account(plan, v[NV_ACCOUNT]);
     if (!acct) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
@@ -1007,7 +1049,6 @@ static PyObject *new_order_fast(PyObject *self, PyObject *const *a, Py_ssize_t n
     return out;
 }
 
-static PyObject *s_account_attr, *s_live_attr, *s_order_id_attr, *s_symbol_attr, *s_side_attr;
 
 /* cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id) -> (record, RequestMeta) | None:
    an OrderCancelRequest's translation (requests.cancel, with the application's order lookup
@@ -1018,38 +1059,14 @@ static PyObject *s_account_attr, *s_live_attr, *s_order_id_attr, *s_symbol_attr,
    declined (None): the Python path then decides, and refuses. The reference is that path:
    tests/property/test_new_order_fast.py. */
 static PyObject *cancel_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id)");
-        return NULL;
-    }
-    PyObject *msg = a[0], *plan = a[1];
-    if (!message_type || Py_TYPE(msg) != message_type || !plan_ok(plan) || !PyLong_Check(a[2]) || !PyLong_Check(a[3])
-        || !PyAnySet_Check(a[4]) || !PyDict_Check(a[5]))
-        Py_RETURN_NONE;
-    long long seq = PyLong_AsLongLong(a[2]), now_ns = PyLong_AsLongLong(a[3]);
-    if (PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
-    if (!s_account_attr) {
-        s_account_attr = PyUnicode_InternFromString("account");
-        s_live_attr = PyUnicode_InternFromString("live");
-        s_order_id_attr = PyUnicode_InternFromString("order_id");
-        s_symbol_attr = PyUnicode_InternFromString("symbol");
-        s_side_attr = PyUnicode_InternFromString("side");
-        if (!s_account_attr || !s_live_attr || !s_order_id_attr || !s_symbol_attr || !s_side_attr) return NULL;
-    }
-    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
-    if (!fields || !PyList_Check(fields)) Py_RETURN_NONE;
-    PyObject *account_v = NULL, *cl_v = NULL, *orig_v = NULL;
-    Py_ssize_t nf = PyList_GET_SIZE(fields);
-    for (Py_ssize_t i = 0; i < nf; i++) {
-        PyObject *f = PyList_GET_ITEM(fields, i);
-        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0))) Py_RETURN_NONE;
-        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
-        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
-        PyObject **slot = tag == 1 ? &account_v : tag == 11 ? &cl_v : tag == 41 ? &orig_v : NULL;
-        if (!slot) continue;
-        if (!PyBytes_Check(PyTuple_GET_ITEM(f, 1))) Py_RETURN_NONE;
-        if (!*slot) *slot = PyTuple_GET_ITEM(f, 1);
-    }
+    long long seq, now_ns;
+    int go = fast_args(a, nargs, "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id)", &seq, &now_ns);
+    if (go <= 0) { if (go < 0) return NULL; Py_RETURN_NONE; }
+    PyObject *plan = a[1];
+    static const long tags[3] = {1, 11, 41};  /* Account, ClOrdID, OrigClOrdID */
+    PyObject *v[3];
+    if (scan_fields(a[0], tags, 3, NULL, 0, v)) Py_RETURN_NONE;
+    PyObject *account_v = v[0], *cl_v = v[1], *orig_v = v[2];
     PyObject *acct = plan_account(plan, account_v);
     if (!acct) { if (PyErr_Occurred()) return NULL; Py_RETURN_NONE; }
     PyObject *code = PyTuple_GET_ITEM(acct, 1);
@@ -1063,11 +1080,11 @@ static PyObject *cancel_fast(PyObject *self, PyObject *const *a, Py_ssize_t narg
     PyObject *order = book_find(a[5], code, orig);  /* borrowed */
     if (!order) { if (PyErr_Occurred()) goto fail; goto decline; }
     Py_INCREF(order);
-    o_account = PyObject_GetAttr(order, s_account_attr);
-    o_live = o_account ? PyObject_GetAttr(order, s_live_attr) : NULL;
-    o_id = o_live ? PyObject_GetAttr(order, s_order_id_attr) : NULL;
-    o_symbol = o_id ? PyObject_GetAttr(order, s_symbol_attr) : NULL;
-    o_side = o_symbol ? PyObject_GetAttr(order, s_side_attr) : NULL;
+    o_account = PyObject_GetAttr(order, fa_account);
+    o_live = o_account ? PyObject_GetAttr(order, fa_live) : NULL;
+    o_id = o_live ? PyObject_GetAttr(order, fa_order_id) : NULL;
+    o_symbol = o_id ? PyObject_GetAttr(order, fa_symbol) : NULL;
+    o_side = o_symbol ? PyObject_GetAttr(order, fa_side) : NULL;
     Py_DECREF(order);
     if (!o_side) goto fail;
     if (o_live != Py_True || !PyUnicode_Check(o_account) || !PyLong_Check(o_id)) goto decline;
@@ -1144,58 +1161,12 @@ static inline uint64_t rd_le(const unsigned char *p, int n) {
 enum { FX_TABLE, FX_HANDLERS, FX_ORDER, FX_REPORT, FX_SHARDED, FX_SCALES, FX_BY_ID, FX_SIDES, FX_ORD_TYPES, FX_TIFS,
        FX_CANCEL_TEXT, FX_SOURCE_TEXT, FX_USER, FX_DAY, FX_GTD, FX_REFDATA, FX_SIZE };
 
-static PyObject *fa_orders, *fa_live_by_id, *fa_by_cl_ord_id, *fa_n, *fa_tt, *fa_reported, *fa_fix44, *fa_fix44_map,
-                *fa_session, *fa_cl_ord_id, *fa_orig_cl_ord_id, *fa_source, *fa_head, *fa_terms, *fa_status,
-                *fa_live, *fa_leaves, *fa_cum_qty, *fa_cum_value, *fa_order_id, *fa_account, *fa_spec,
-                *fa_instrument_id, *fa_encode_terms, *fa_avg_px_text, *fa_accounts_by_id, *fa_code, *fa_symbol,
-                *fs_8, *fs_empty, *fs_status_1, *fs_status_2, *fs_status_4, *fs_status_c, *fb_empty, *fi_zero;
-
-static int fold_init(void) {
-    if (fa_orders) return 0;
-#define INTERN(var, text) if (!(var = PyUnicode_InternFromString(text))) return -1
-    INTERN(fa_live_by_id, "live_by_id"); INTERN(fa_by_cl_ord_id, "by_cl_ord_id"); INTERN(fa_n, "_n");
-    INTERN(fa_tt, "_tt"); INTERN(fa_reported, "reported"); INTERN(fa_fix44, "fix44"); INTERN(fa_fix44_map, "_fix44");
-    INTERN(fa_session, "session"); INTERN(fa_cl_ord_id, "cl_ord_id"); INTERN(fa_orig_cl_ord_id, "orig_cl_ord_id");
-    INTERN(fa_source, "source"); INTERN(fa_head, "head"); INTERN(fa_terms, "terms"); INTERN(fa_status, "status");
-    INTERN(fa_live, "live"); INTERN(fa_leaves, "leaves"); INTERN(fa_cum_qty, "cum_qty");
-    INTERN(fa_cum_value, "cum_value"); INTERN(fa_order_id, "order_id"); INTERN(fa_account, "account");
-    INTERN(fa_spec, "spec"); INTERN(fa_instrument_id, "instrument_id"); INTERN(fa_encode_terms, "encode_terms");
-    INTERN(fa_avg_px_text, "avg_px_text"); INTERN(fa_accounts_by_id, "accounts_by_id"); INTERN(fa_code, "code");
-    INTERN(fa_symbol, "symbol"); INTERN(fs_8, "8"); INTERN(fs_empty, ""); INTERN(fs_status_1, "1");
-    INTERN(fs_status_2, "2"); INTERN(fs_status_4, "4"); INTERN(fs_status_c, "C");
-#undef INTERN
-    if (!(fb_empty = PyBytes_FromStringAndSize("", 0)) || !(fi_zero = PyLong_FromLong(0))) return -1;
-    if (!(fa_orders = PyUnicode_InternFromString("orders"))) return -1;
-    return 0;
-}
-
 typedef struct {
     PyObject *book, *ctx, *metas, *out, *evt_seq_o, *tt, *reported, *fix44_map;
     long long evt_seq, n;
     const char *ttp;
     Py_ssize_t ttl;
 } fold_t;
-
-/* a ShardedDict's (or a plain dict's) shard for key: borrowed, NULL with an error on failure */
-static PyObject *shard_of(PyObject *sd, PyObject *key) {
-    if (PyDict_Check(sd)) return sd;
-    PyObject *shards = PyObject_GetAttr(sd, s_shards_attr);
-    if (!shards) return NULL;
-    PyObject *shard = NULL;
-    Py_ssize_t n = PyList_Check(shards) ? PyList_GET_SIZE(shards) : 0;
-    if (n > 0) {
-        Py_hash_t h = PyObject_Hash(key);
-        if (h != -1) {
-            Py_ssize_t i = (Py_ssize_t)(h % n);
-            if (i < 0) i += n;
-            shard = PyList_GET_ITEM(shards, i);
-            if (!PyDict_Check(shard)) shard = NULL;
-        }
-    }
-    if (!shard && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "ShardedDict._shards: a list of dicts expected");
-    Py_DECREF(shards);  /* the list stays alive: the ShardedDict holds it */
-    return shard;
-}
 
 /* OrderBook._name: by_cl_ord_id[o.account][o.cl_ord_id] = o */
 static int fold_name(fold_t *f, PyObject *o) {
@@ -1624,8 +1595,7 @@ static PyObject *fold_events(PyObject *self, PyObject *const *a, Py_ssize_t narg
         PyErr_SetString(PyExc_TypeError, "fold_events(book, ctx, evt_seq, body: bytes, metas: dict)");
         return NULL;
     }
-    if (fold_init() < 0) return NULL;
-    if (!s_shards_attr && !(s_shards_attr = PyUnicode_InternFromString("_shards"))) return NULL;
+    if (intern_names() < 0) return NULL;
     fold_t f = {.book = a[0], .ctx = a[1], .metas = a[4], .evt_seq_o = a[2]};
     f.evt_seq = PyLong_AsLongLong(a[2]);
     if (f.evt_seq == -1 && PyErr_Occurred()) return NULL;

@@ -131,17 +131,9 @@ class OrderEntryApplication:
         now = self.clock.now_ns()
         order_id = self.ids.next_at(now)
         if new_order_fast is not None:  # a plain order, not a duplicate: translated in one C call
-            plan = self.refdata.order_plans.get(ctx.session_id)  # (_plan and _queue inline: per order)
-            if plan is None or plan[0] is not ctx:
-                plan = self.refdata.order_plan(ctx)
-            fast = new_order_fast(msg, plan, order_id, now, self._inflight_keys, self.book.by_cl_ord_id)
+            fast = new_order_fast(msg, self._plan(ctx), order_id, now, self._inflight_keys, self.book.by_cl_ord_id)
             if fast is not None:
-                record, meta = fast
-                self.submit(record, meta)
-                if meta.cl_ord_id:
-                    key = (meta.account, meta.cl_ord_id)
-                    self.inflight[order_id] = key
-                    self._inflight_keys.add(key)
+                self._queue(*fast)
                 return []
         result = requests.new_order(ctx, self.refdata, msg, order_id, now)
         if isinstance(result, Refusal):

@@ -1,39 +1,37 @@
-"""The event records the gateway's order book folds, decoded from an event batch's body.
+"""Decoding the event records an order book folds from an event batch's body.
 
-``HANDLED_EVENTS`` are the event classes ``orders.OrderBook`` has a handler for; the rest (book
-levels, deposits, acks: about half the records) are stepped over by their header and never
-become objects. ``py_order_events`` decodes in Python (one generated function per type,
-engine/wire.py); ``codec.fold_events`` decodes in C the events it hands to Python handlers,
-reading ``EVENT_TABLE`` (tests/unit/order_entry/test_event_decoding.py).
+The records of the classes it has handlers for (``orders.HANDLED_EVENTS``) are decoded; the
+rest (book levels, deposits, acks: about half the records) are stepped over by their header
+and never become objects. ``decode`` does it in Python (one generated function per type,
+engine/wire.py); ``codec.fold_events`` does it in C with ``table``'s codes for the events it
+hands to Python handlers (tests/unit/order_entry/test_event_decoding.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from engine import commands as c
 from engine import wire
 
-HANDLED_EVENTS: frozenset[type] = frozenset({
-    c.OrderAccepted, c.Rejected, c.Trade, c.OrderCanceled, c.OrderExpired, c.OrderReplaced,
-    c.OrderTriggered, c.MassCanceled, c.Acknowledged,
-})
-
-_DECODERS = {
-    t: (wire.EV_DECODE[t], wire.EV_SIZE[t]) for t, (cls, _) in wire.EV_LAYOUT.items() if cls in HANDLED_EVENTS
-}
+Decoders = dict[int, tuple[Callable[[bytes, int], Any], int]]
 
 
-def py_order_events(body: bytes) -> list[Any]:
-    """The events of ``HANDLED_EVENTS`` in an event batch's body, decoded, in order. A record
-    that does not fit raises ValueError (the same messages as ``codec.fold_events``)."""
+def decoders(handled: frozenset[type]) -> Decoders:
+    """Per event type of a handled class: (its decoder, its record size)."""
+    return {t: (wire.EV_DECODE[t], wire.EV_SIZE[t]) for t, (cls, _) in wire.EV_LAYOUT.items() if cls in handled}
+
+
+def decode(body: bytes, known: Decoders) -> list[Any]:
+    """The events of the types ``known`` has in an event batch's body, decoded, in order. A
+    record that does not fit raises ValueError (the same messages as ``codec.fold_events``)."""
     out: list[Any] = []
     off, n = 0, len(body)
     while off < n:
         t, size = wire.EV_TYPE_SIZE(body, off) if n - off >= 4 else (-1, 0)
         if size < 16 or off + size > n:
             raise ValueError(f"bad event size {size} at offset {off}")
-        d = _DECODERS.get(t)
+        d = known.get(t)
         if d is not None:
             if size != d[1]:
                 raise ValueError(f"bad event record at offset {off}: type {t} size {size}")
@@ -42,12 +40,12 @@ def py_order_events(body: bytes) -> list[Any]:
     return out
 
 
-def _event_table() -> tuple[Any, ...]:
+def table(handled: frozenset[type]) -> tuple[Any, ...]:
     """The decoding table ``codec.fold_events`` reads (see ``decode_record`` in _codec.c): per
     event type, None or (class, record size, one code per field of the class)."""
-    table: list[Any] = [None] * (max(wire.EV_LAYOUT) + 1)
+    out: list[Any] = [None] * (max(wire.EV_LAYOUT) + 1)
     for t, (cls, words) in wire.EV_LAYOUT.items():
-        if cls not in HANDLED_EVENTS:
+        if cls not in handled:
             continue
         names = [name for name, _ in words]
         codes = []
@@ -62,8 +60,5 @@ def _event_table() -> tuple[Any, ...]:
             else:  # a byte of the info word
                 i = names.index("info")
                 codes.append(2 | i << 2 | wire.INFO_FIELDS[t].index(name) << 10)
-        table[t] = (cls, wire.EV_SIZE[t], tuple(codes))
-    return tuple(table)
-
-
-EVENT_TABLE = _event_table()
+        out[t] = (cls, wire.EV_SIZE[t], tuple(codes))
+    return tuple(out)

@@ -30,9 +30,8 @@ from venue.rejects import cxl_rej_reason as cxl_code
 from venue.rejects import ord_rej_reason as rej_code
 from venue.sharded_dict import ShardedDict
 
+from . import events as event_records
 from . import reports
-from .events import EVENT_TABLE, HANDLED_EVENTS
-from .events import py_order_events as _py_order_events
 from .refdata import RefData, scales
 
 _units = reports.units_text
@@ -199,7 +198,7 @@ class OrderBook:
         (``codec.fold_events``: accepted orders, fills and cancels done in C, the other events
         decoded there and handed to their handlers here), or decoded and applied in Python."""
         if fold_events is None:
-            return self.apply(evt_seq, _py_order_events(body), metas)
+            return self.apply(evt_seq, py_order_events(body), metas)
         self._evt_seq, self._n = evt_seq, 0
         self._tt = self.transact_time()
         ctx = self._fold_ctx
@@ -453,4 +452,12 @@ _HANDLERS: dict[type, Callable[[OrderBook, object, RequestMeta | None, list[Repo
     c.MassCanceled: OrderBook._mass_canceled,  # type: ignore[dict-item]
     c.Acknowledged: OrderBook._acknowledged,  # type: ignore[dict-item]
 }
-assert frozenset(_HANDLERS) == HANDLED_EVENTS, "events.HANDLED_EVENTS names the events handled here"
+HANDLED_EVENTS = frozenset(_HANDLERS)
+_DECODERS = event_records.decoders(HANDLED_EVENTS)
+EVENT_TABLE = event_records.table(HANDLED_EVENTS)
+
+
+def py_order_events(body: bytes) -> list[Any]:
+    """The events the order book folds in an event batch's body, decoded (the Python way;
+    ``OrderBook.apply_body`` folds in C where it can)."""
+    return event_records.decode(body, _DECODERS)

@@ -1,5 +1,5 @@
 """The order book's C fold (``codec.fold_events``, via ``OrderBook.apply_body``) against its
-Python handlers (``OrderBook.apply`` over ``events.py_order_events``), on generated engine
+Python handlers (``OrderBook.apply`` over ``orders.py_order_events``), on generated engine
 streams: new orders of every type and time in force, fills at one and at several prices,
 cancels by the user, by IOC / FOK / self-trade prevention (decrements too), mass cancels,
 replaces, stop triggers, rejects, day and good-till-date expiry, orders of accounts and
@@ -22,8 +22,7 @@ from engine import commands as c
 from engine import wire
 from engine.core import MatchingEngine
 from fix_gateway import codec
-from fix_gateway.order_entry.events import py_order_events
-from fix_gateway.order_entry.orders import OrderBook, Report, expand
+from fix_gateway.order_entry.orders import OrderBook, Report, expand, py_order_events
 from fix_gateway.order_entry.refdata import AccountRef, RefData
 from tests.unit.order_entry.harness import ALPHA, BETA, BTC
 from venue.bus.envelope import RequestMeta

@@ -1,4 +1,4 @@
-"""The gateway's event decoder (``events.py_order_events``, one generated function per event
+"""The gateway's event decoder (``orders.py_order_events``, one generated function per event
 type) against the wire module's reference decoder, on engine output holding every event type
 the order book uses; and it and the C fold (``codec.fold_events``) on damaged batches."""
 
@@ -13,8 +13,8 @@ from engine import commands as c
 from engine import wire
 from engine.core import MatchingEngine
 from fix_gateway import codec
-from fix_gateway.order_entry.events import HANDLED_EVENTS
-from fix_gateway.order_entry.events import py_order_events as _py_order_events
+from fix_gateway.order_entry.orders import HANDLED_EVENTS
+from fix_gateway.order_entry.orders import py_order_events as _py_order_events
 from tests.unit.order_entry.harness import BTC, Core
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fix_gateway.order_entry.events import py_order_events
-from fix_gateway.order_entry.orders import OrderBook
+from fix_gateway.order_entry.orders import OrderBook, py_order_events
 from tests.unit.order_entry.harness import ALPHA, BETA, Core, fields, order
 
 
