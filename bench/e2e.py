@@ -27,6 +27,10 @@ adds more sessions per firm on the same accounts) and prints one JSON object:
   asyncio client, to compare side by side. ``env.client`` says which ran.
 - ``cpu``: CPU seconds per venue component (gateway, engine, writer, nats, postgres, clients)
   over each phase, read from /proc: where the time goes.
+- ``batches`` (per phase): the gateway's command batches per second and commands per batch,
+  its append and round-trip histograms, and ``gc``: its garbage-collector pauses by
+  generation in the phase (how many, their total and the largest histogram bucket one
+  exceeded, in ms; empty when it did not collect).
 - ``venue_cpu_per_request_in_client_units``: the venue's CPU per request (throughput
   phase) divided by the load clients' (the same code in every run): a figure that does not
   move with the machine's speed, for comparing runs made at different times.
@@ -935,7 +939,9 @@ def scrape(tmp: Path) -> dict[str, float]:
                 continue
             url = info["services"][name]["metrics_url"]
             for line in urllib.request.urlopen(url, timeout=2).read().decode().splitlines():
-                if line.startswith("venue_") and ("{" not in line or "_bucket{le=" in line):
+                if line.startswith("venue_") and (
+                    "{" not in line or "_bucket{le=" in line or line.startswith("venue_gc_pause_seconds_")
+                ):
                     k, v = line.rsplit(" ", 1)
                     out[k] = float(v)
     except (OSError, ValueError, KeyError, TypeError):
@@ -1186,7 +1192,29 @@ def _batches(a: dict[str, float], b: dict[str, float], seconds: float) -> dict[s
         # first request handed over -> its reports written
         "append_ack_us": _histogram(a, b, "venue_gateway_command_append_seconds"),
         "round_trip_us": _histogram(a, b, "venue_gateway_command_round_trip_seconds"),
+        "gc": _gc_pauses(a, b),
     }
+
+
+def _gc_pauses(a: dict[str, float], b: dict[str, float]) -> dict[str, dict[str, float]]:
+    """The gateway's garbage-collector pauses between two scrapes, by generation: how many,
+    their total and the longest bucket reached (milliseconds): a pause stalls every order
+    on the event loop."""
+    out: dict[str, dict[str, float]] = {}
+    for gen in "012":
+        label = f'{{generation="{gen}"}}'
+        n = b.get(f"venue_gc_pause_seconds_count{label}", 0) - a.get(f"venue_gc_pause_seconds_count{label}", 0)
+        if n <= 0:
+            continue
+        total = b.get(f"venue_gc_pause_seconds_sum{label}", 0) - a.get(f"venue_gc_pause_seconds_sum{label}", 0)
+        top = 0.0
+        for k, v in b.items():
+            if k.startswith("venue_gc_pause_seconds_bucket{") and f'generation="{gen}"' in k and "+Inf" not in k:
+                le = float(k.split('le="')[1].split('"')[0])
+                if v - a.get(k, 0) < n:
+                    top = max(top, le)
+        out[gen] = {"count": int(n), "total_ms": round(total * 1e3, 2), "over_ms": round(top * 1e3, 2)}
+    return out
 
 
 def client_kind(args: argparse.Namespace) -> str:

@@ -366,20 +366,19 @@ static int check_format(int kind, const char *p, Py_ssize_t n) {
 
 /* check_values(fields, plan) -> index of the first failing field or -1.
  * plan[i] is None (only non-empty) or (kind, allowed frozenset or None, multi). */
-static PyObject *check_values(PyObject *self, PyObject *args) {
-    PyObject *fields, *plan;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &fields, &PyTuple_Type, &plan)) return NULL;
+/* check_values on a list and a tuple: the first failing index, -1 when none, -2 on error */
+static Py_ssize_t check_values_impl(PyObject *fields, PyObject *plan) {
     Py_ssize_t n = PyList_GET_SIZE(fields);
     if (PyTuple_GET_SIZE(plan) < n) n = PyTuple_GET_SIZE(plan);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(fields, i), 1);
         const char *p = PyBytes_AS_STRING(v);
         Py_ssize_t len = PyBytes_GET_SIZE(v);
-        if (len == 0) return PyLong_FromSsize_t(i);
+        if (len == 0) return i;
         PyObject *e = PyTuple_GET_ITEM(plan, i);
         if (e == Py_None) continue;
         int kind = (int)PyLong_AsLong(PyTuple_GET_ITEM(e, 0));
-        if (!check_format(kind, p, len)) return PyLong_FromSsize_t(i);
+        if (!check_format(kind, p, len)) return i;
         PyObject *allowed = PyTuple_GET_ITEM(e, 1);
         if (allowed != Py_None) {
             if (PyTuple_GET_ITEM(e, 2) == Py_True) {
@@ -390,22 +389,29 @@ static PyObject *check_values(PyObject *self, PyObject *args) {
                     while (b < len && p[b] != ' ') b++;
                     if (b > a) {
                         PyObject *tok = PyBytes_FromStringAndSize(p + a, b - a);
-                        if (!tok) return NULL;
+                        if (!tok) return -2;
                         int r = PySet_Contains(allowed, tok);
                         Py_DECREF(tok);
-                        if (r < 0) return NULL;
-                        if (!r) return PyLong_FromSsize_t(i);
+                        if (r < 0) return -2;
+                        if (!r) return i;
                     }
                     a = b + 1;
                 }
             } else {
                 int r = PySet_Contains(allowed, v);
-                if (r < 0) return NULL;
-                if (!r) return PyLong_FromSsize_t(i);
+                if (r < 0) return -2;
+                if (!r) return i;
             }
         }
     }
-    return PyLong_FromLong(-1);
+    return -1;
+}
+
+static PyObject *check_values(PyObject *self, PyObject *args) {
+    PyObject *fields, *plan;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &fields, &PyTuple_Type, &plan)) return NULL;
+    Py_ssize_t at = check_values_impl(fields, plan);
+    return at == -2 ? NULL : PyLong_FromSsize_t(at);
 }
 
 /* encode(begin: bytes, msg_type: bytes, fields) -> bytes; values bytes, str or int. */
@@ -947,10 +953,17 @@ static int scan_fields(PyObject *msg, const long *tags, int n, const long *refus
    the day (by_cl_ord_id: OrderBook.by_cl_ord_id). Anything else is declined (None), and
    the Python translation decides, refusals included. The reference is that Python
    translation: tests/property/test_new_order_fast.py. */
+static PyObject *new_order_impl(PyObject *const *a, long long order_id, long long now_ns);
+
 static PyObject *new_order_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
     long long order_id, now_ns;
     int go = fast_args(a, nargs, "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id)", &order_id, &now_ns);
     if (go <= 0) { if (go < 0) return NULL; Py_RETURN_NONE; }
+    return new_order_impl(a, order_id, now_ns);
+}
+
+/* new_order_fast on arguments fast_args has checked, the id and time as C values too */
+static PyObject *new_order_impl(PyObject *const *a, long long order_id, long long now_ns) {
     PyObject *plan = a[1];
     PyObject *session = PyTuple_GET_ITEM(plan, 1), *instruments = PyTuple_GET_ITEM(plan, 6);
     PyObject *meta_type = PyTuple_GET_ITEM(plan, 7), *source = PyTuple_GET_ITEM(plan, 8);
@@ -1058,10 +1071,17 @@ static PyObject *new_order_fast(PyObject *self, PyObject *const *a, Py_ssize_t n
    else (an unknown or finished order, another account's, a duplicate, odd input) is
    declined (None): the Python path then decides, and refuses. The reference is that path:
    tests/property/test_new_order_fast.py. */
+static PyObject *cancel_impl(PyObject *const *a, long long seq, long long now_ns);
+
 static PyObject *cancel_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
     long long seq, now_ns;
     int go = fast_args(a, nargs, "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id)", &seq, &now_ns);
     if (go <= 0) { if (go < 0) return NULL; Py_RETURN_NONE; }
+    return cancel_impl(a, seq, now_ns);
+}
+
+/* cancel_fast on arguments fast_args has checked, the seq and time as C values too */
+static PyObject *cancel_impl(PyObject *const *a, long long seq, long long now_ns) {
     PyObject *plan = a[1];
     static const long tags[3] = {1, 11, 41};  /* Account, ClOrdID, OrigClOrdID */
     PyObject *v[3];
@@ -1715,6 +1735,45 @@ static int same_bytes(PyObject *v, PyObject *want) {
    as FixMessage.get reads them). 0 declines: the Python path then decides, as always (it may
    still accept what this declines). The reference is those Python checks themselves:
    tests/property/test_session_check.py runs sessions with and without this on the same messages. */
+/* session_check's test on C values: 1 passes, 0 declines (a[1..3]: begin, theirs, ours) */
+static int session_check_impl(PyObject *msg, PyObject *const *a, long long expected, long long now, long long max_lat) {
+    PyObject *begin = *(PyObject **)((char *)msg + off_begin);
+    PyObject *mt = *(PyObject **)((char *)msg + off_msgtype);
+    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
+    if (!begin || !mt || !fields || !PyList_Check(fields) || !PyBytes_Check(mt) || !same_bytes(begin, a[1]))
+        return 0;
+    if (PyBytes_GET_SIZE(mt) == 1 && strchr("012345A", PyBytes_AS_STRING(mt)[0])) return 0;
+    PyObject *seq = NULL, *sender = NULL, *sent = NULL, *target = NULL;
+    Py_ssize_t nf = PyList_GET_SIZE(fields);
+    for (Py_ssize_t i = 0; i < nf && !(seq && sender && sent && target); i++) {
+        PyObject *f = PyList_GET_ITEM(fields, i);
+        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0)))
+            return 0;
+        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
+        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); return 0; }
+        PyObject *v = PyTuple_GET_ITEM(f, 1);
+        if (tag == 34) { if (!seq) seq = v; }
+        else if (tag == 49) { if (!sender) sender = v; }
+        else if (tag == 52) { if (!sent) sent = v; }
+        else if (tag == 56) { if (!target) target = v; }
+    }
+    if (!seq || !sender || !sent || !target || !PyBytes_Check(seq) || !PyBytes_Check(sent)) return 0;
+    Py_ssize_t n = PyBytes_GET_SIZE(seq);
+    const char *p = PyBytes_AS_STRING(seq);
+    if (n < 1 || n > 18) return 0;
+    long long value = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (p[k] < '0' || p[k] > '9') return 0;
+        value = value * 10 + (p[k] - '0');
+    }
+    if (value != expected || expected <= 0) return 0;
+    int64_t t = utc_ns(PyBytes_AS_STRING(sent), PyBytes_GET_SIZE(sent));
+    if (t < 0) return 0;
+    int64_t diff = t > now ? t - now : now - t;
+    if (diff > max_lat || !same_bytes(sender, a[2]) || !same_bytes(target, a[3])) return 0;
+    return 1;
+}
+
 static PyObject *session_check(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
     if (nargs != 7) {
         PyErr_SetString(PyExc_TypeError, "session_check(msg, begin, theirs, ours, expected, now_ns, max_latency_ns)");
@@ -1726,42 +1785,139 @@ static PyObject *session_check(PyObject *self, PyObject *const *a, Py_ssize_t na
         return PyLong_FromLong(0);
     long long expected = PyLong_AsLongLong(a[4]), now = PyLong_AsLongLong(a[5]), max_lat = PyLong_AsLongLong(a[6]);
     if (PyErr_Occurred()) { PyErr_Clear(); return PyLong_FromLong(0); }
-    PyObject *msg = a[0];
-    PyObject *begin = *(PyObject **)((char *)msg + off_begin);
-    PyObject *mt = *(PyObject **)((char *)msg + off_msgtype);
-    PyObject *fields = *(PyObject **)((char *)msg + off_fields);
-    if (!begin || !mt || !fields || !PyList_Check(fields) || !PyBytes_Check(mt) || !same_bytes(begin, a[1]))
-        return PyLong_FromLong(0);
-    if (PyBytes_GET_SIZE(mt) == 1 && strchr("012345A", PyBytes_AS_STRING(mt)[0])) return PyLong_FromLong(0);
-    PyObject *seq = NULL, *sender = NULL, *sent = NULL, *target = NULL;
-    Py_ssize_t nf = PyList_GET_SIZE(fields);
-    for (Py_ssize_t i = 0; i < nf && !(seq && sender && sent && target); i++) {
-        PyObject *f = PyList_GET_ITEM(fields, i);
-        if (!PyTuple_Check(f) || PyTuple_GET_SIZE(f) != 2 || !PyLong_Check(PyTuple_GET_ITEM(f, 0)))
-            return PyLong_FromLong(0);
-        long tag = PyLong_AsLong(PyTuple_GET_ITEM(f, 0));
-        if (tag == -1 && PyErr_Occurred()) { PyErr_Clear(); return PyLong_FromLong(0); }
-        PyObject *v = PyTuple_GET_ITEM(f, 1);
-        if (tag == 34) { if (!seq) seq = v; }
-        else if (tag == 49) { if (!sender) sender = v; }
-        else if (tag == 52) { if (!sent) sent = v; }
-        else if (tag == 56) { if (!target) target = v; }
+    return session_check_impl(a[0], a, expected, now, max_lat) ? PyLong_FromLongLong(expected) : PyLong_FromLong(0);
+}
+
+
+/* ----------------------------------------------------------------------------- a run of requests */
+
+static PyObject *s_account, *s_cl_ord_id;
+
+/* take_run(buf, pos, max_size, check, expected_seq, session_now_ns, shapes, plan, gateway_id,
+   last_id, now_ns, inflight, inflight_keys, by_cl_ord_id, out) -> (pos, taken, last_id)
+
+   What a logged-on session and the order-entry application do for each frame of a read that
+   is a plain NewOrderSingle or a cancel of a live order, in order, in one call:
+   Session.on_bytes' framing and parse, InSession.on_message's checks (session_check, with
+   check = (begin_string, their_comp_id, our_comp_id, max_latency_ns) and the expected
+   MsgSeqNum counted up per message), the validator's value check for a (MsgType, shape) it
+   has validated before (shapes: Validator._shapes; None when the session does not validate),
+   then the application's translation (new_order_fast / cancel_fast with the id
+   IdAllocator.next_at would give: gateway_id, last_id, now_ns) and _queue's bookkeeping of a
+   ClOrdID in flight (inflight[seq] = (account, cl_ord_id) and inflight_keys). Each
+   (record, RequestMeta) goes to list out, for the application to submit.
+
+   It stops, without taking it, at the first frame that is anything else: not starting at
+   pos, incomplete or garbled, another message type, a check or value the fast paths decline.
+   The caller's Python path then takes that frame as always (and refuses, rejects or answers
+   it). Returns where the frames it took end, how many it took and the last id it gave out.
+   The reference is the Python path itself: tests/property/test_take_run.py. */
+static PyObject *take_run(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != 15) {
+        PyErr_SetString(PyExc_TypeError, "take_run(buf, pos, max_size, check, expected_seq, session_now_ns, shapes, plan, "
+                                         "gateway_id, last_id, now_ns, inflight, inflight_keys, by_cl_ord_id, out)");
+        return NULL;
     }
-    if (!seq || !sender || !sent || !target || !PyBytes_Check(seq) || !PyBytes_Check(sent)) return PyLong_FromLong(0);
-    Py_ssize_t n = PyBytes_GET_SIZE(seq);
-    const char *p = PyBytes_AS_STRING(seq);
-    if (n < 1 || n > 18) return PyLong_FromLong(0);
-    long long value = 0;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        if (p[k] < '0' || p[k] > '9') return PyLong_FromLong(0);
-        value = value * 10 + (p[k] - '0');
+    PyObject *bufo = a[0], *check = a[3], *shapes = a[6], *plan = a[7], *inflight = a[11], *keys = a[12], *by = a[13],
+             *out = a[14];
+    if (!message_type || !PyByteArray_Check(bufo) || !PyTuple_Check(check) || PyTuple_GET_SIZE(check) != 4
+        || (shapes != Py_None && !PyDict_Check(shapes)) || !plan_ok(plan) || !PyDict_Check(inflight)
+        || !PyAnySet_Check(keys) || !PyDict_Check(by) || !PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "take_run: unexpected argument types");
+        return NULL;
     }
-    if (value != expected || expected <= 0) return PyLong_FromLong(0);
-    int64_t t = utc_ns(PyBytes_AS_STRING(sent), PyBytes_GET_SIZE(sent));
-    if (t < 0) return PyLong_FromLong(0);
-    int64_t diff = t > now ? t - now : now - t;
-    if (diff > max_lat || !same_bytes(sender, a[2]) || !same_bytes(target, a[3])) return PyLong_FromLong(0);
-    return PyLong_FromLongLong(expected);
+    Py_ssize_t pos = PyLong_AsSsize_t(a[1]), max_size = PyLong_AsSsize_t(a[2]);
+    long long expected = PyLong_AsLongLong(a[4]), gw = PyLong_AsLongLong(a[8]), last = PyLong_AsLongLong(a[9]),
+              now = PyLong_AsLongLong(a[10]);
+    if (PyErr_Occurred()) return NULL;
+    if (intern_names() < 0) return NULL;
+    if (!s_account) {
+        s_account = PyUnicode_InternFromString("account");
+        s_cl_ord_id = PyUnicode_InternFromString("cl_ord_id");
+        if (!s_account || !s_cl_ord_id) return NULL;
+    }
+    long long taken = 0, session_now = PyLong_AsLongLong(a[5]),
+              max_lat = PyLong_AsLongLong(PyTuple_GET_ITEM(check, 3));
+    if (PyErr_Occurred()) return NULL;
+    /* session_check_impl reads begin, theirs and ours at [1..3] */
+    PyObject *check_items[4] = {NULL, PyTuple_GET_ITEM(check, 0), PyTuple_GET_ITEM(check, 1), PyTuple_GET_ITEM(check, 2)};
+    if (!PyBytes_Check(check_items[1]) || !PyBytes_Check(check_items[2]) || !PyBytes_Check(check_items[3])) {
+        PyErr_SetString(PyExc_TypeError, "take_run: check holds bytes");
+        return NULL;
+    }
+    PyObject *stopped = NULL;  /* the parsed frame it stopped at, for the Python path */
+    size_t stop_end = 0;
+    while (1) {
+        Py_ssize_t n = PyByteArray_GET_SIZE(bufo);
+        const char *p = PyByteArray_AS_STRING(bufo);
+        if (pos < 0 || pos + 5 > n || memcmp(p + pos, "8=FIX", 5) != 0) break;
+        size_t end = 0;
+        if (fix_frame_end(p, (size_t)n, (size_t)pos, (size_t)max_size, &end) != 1) break;
+        PyObject *frame = PyBytes_FromStringAndSize(p + pos, (Py_ssize_t)end - pos);
+        if (!frame) return NULL;
+        PyObject *msg = parse_message(NULL, frame);
+        Py_DECREF(frame);
+        if (!msg) {
+            if (!PyErr_ExceptionMatches(garbled_exc)) return NULL;
+            PyErr_Clear();  /* garbled: the Python path says so */
+            break;
+        }
+        PyObject *mt = *(PyObject **)((char *)msg + off_msgtype);
+        int kind = (mt && PyBytes_Check(mt) && PyBytes_GET_SIZE(mt) == 1) ? PyBytes_AS_STRING(mt)[0] : 0;
+        if (kind != 'D' && kind != 'F') { stopped = msg; stop_end = end; break; }
+        if (!session_check_impl(msg, check_items, expected, session_now, max_lat)) { stopped = msg; stop_end = end; break; }
+        if (shapes != Py_None) {
+            PyObject *shape = *(PyObject **)((char *)msg + off_shape);
+            PyObject *fields = *(PyObject **)((char *)msg + off_fields);
+            if (!shape || shape == Py_None) { stopped = msg; stop_end = end; break; }
+            PyObject *key = PyTuple_Pack(2, mt, shape);
+            if (!key) { Py_DECREF(msg); return NULL; }
+            PyObject *vplan = PyDict_GetItemWithError(shapes, key);  /* borrowed */
+            Py_DECREF(key);
+            if (!vplan) {
+                if (PyErr_Occurred()) { Py_DECREF(msg); return NULL; }
+                stopped = msg; stop_end = end; break;
+            }
+            if (!PyTuple_Check(vplan)) { stopped = msg; stop_end = end; break; }
+            Py_ssize_t at = PyList_Check(fields) ? check_values_impl(fields, vplan) : 0;
+            if (at == -2) { Py_DECREF(msg); return NULL; }
+            if (at != -1) { stopped = msg; stop_end = end; break; }
+        }
+        /* IdAllocator.next_at(now) */
+        long long id = ((now / 1000) << 6) | gw;
+        if (id <= last) id = last + 64;
+        PyObject *ido = PyLong_FromLongLong(id);
+        if (!ido) { Py_DECREF(msg); return NULL; }
+        PyObject *fargs[6] = {msg, plan, ido, NULL, keys, by};  /* (the time goes as a C value) */
+        PyObject *res = id < 0 ? (Py_INCREF(Py_None), Py_None)
+                        : kind == 'D' ? new_order_impl(fargs, id, now) : cancel_impl(fargs, id, now);
+        if (!res) { Py_DECREF(ido); Py_DECREF(msg); return NULL; }
+        if (res == Py_None) { Py_DECREF(res); Py_DECREF(ido); stopped = msg; stop_end = end; break; }
+        Py_DECREF(msg);
+        /* the application's _queue: in flight until its events come */
+        PyObject *meta = PyTuple_GET_ITEM(res, 1);
+        PyObject *account = PyObject_GetAttr(meta, s_account);
+        PyObject *cl = account ? PyObject_GetAttr(meta, s_cl_ord_id) : NULL;
+        int rc = cl ? 0 : -1;
+        if (rc == 0 && PyUnicode_Check(cl) && PyUnicode_GET_LENGTH(cl) > 0) {
+            PyObject *key = PyTuple_Pack(2, account, cl);
+            rc = key ? PyDict_SetItem(inflight, ido, key) : -1;
+            if (rc == 0) rc = PySet_Add(keys, key);
+            Py_XDECREF(key);
+        }
+        Py_XDECREF(account);
+        Py_XDECREF(cl);
+        Py_DECREF(ido);
+        if (rc == 0) rc = PyList_Append(out, res);
+        Py_DECREF(res);
+        if (rc < 0) return NULL;
+        last = id;
+        expected++;
+        taken++;
+        pos = (Py_ssize_t)end;
+    }
+    if (!stopped) return Py_BuildValue("nLLOn", pos, taken, last, Py_None, pos);
+    return Py_BuildValue("nLLNn", pos, taken, last, stopped, (Py_ssize_t)stop_end);  /* (N: the reference moves) */
 }
 
 static PyMethodDef methods[] = {
@@ -1784,6 +1940,9 @@ static PyMethodDef methods[] = {
      "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id) -> (NewOrder record, RequestMeta) | None"},
     {"fold_events", (PyCFunction)(void (*)(void))fold_events, METH_FASTCALL,
      "fold_events(book, ctx, evt_seq, body, metas) -> [Report]: OrderBook.apply over an event batch's body"},
+    {"take_run", (PyCFunction)(void (*)(void))take_run, METH_FASTCALL,
+     "take_run(buf, pos, max_size, check, expected_seq, session_now_ns, shapes, plan, gateway_id, last_id, now_ns, "
+     "inflight, inflight_keys, by_cl_ord_id, out) -> (pos, taken, last_id, msg, msg_end)"},
     {"cancel_fast", (PyCFunction)(void (*)(void))cancel_fast, METH_FASTCALL,
      "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id) -> (Cancel record, RequestMeta) | None"},
     {NULL, NULL, 0, NULL},

@@ -38,4 +38,10 @@ def session_check(
     msg: object, begin_string: bytes, their_comp_id: bytes, our_comp_id: bytes, expected_seq: int,
     now_ns: int, max_latency_ns: int,
 ) -> int: ...
+def take_run(
+    buf: bytearray, pos: int, max_size: int, check: tuple[bytes, bytes, bytes, int], expected_seq: int,
+    session_now_ns: int, shapes: dict[tuple[bytes, bytes], tuple[object, ...]] | None, plan: tuple[object, ...],
+    gateway_id: int, last_id: int, now_ns: int, inflight: dict[int, tuple[str, str]], inflight_keys: set[tuple[str, str]],
+    by_cl_ord_id: dict[str, object], out: list[tuple[bytes, object]],
+) -> tuple[int, int, int, object | None, int]: ...
 def fold_events(book: object, ctx: tuple[object, ...], evt_seq: int, body: bytes, metas: dict[int, object]) -> list[object]: ...

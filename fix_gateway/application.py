@@ -54,6 +54,23 @@ class Application(Protocol):
         ...
 
 
+class RunTaker(Protocol):
+    """What an application offers to take a run of plain requests straight from a session's
+    bytes (optional; the order-entry application has it). For each read, a logged-on session
+    in order asks ``run_args`` for the application's part of ``codec.take_run`` (None: not
+    now), lets the C call take the frames it can (the session's checks, validation and the
+    application's translation, all as the Python path would do them), and hands what it took
+    to ``took``. A frame the call declines takes the Python path (``on_message``) as always."""
+
+    def run_args(self, session_id: str) -> tuple[object, ...] | None:
+        """(plan, gateway id, last id, now_ns, inflight, inflight keys, orders by ClOrdID)."""
+        ...
+
+    def took(self, session_id: str, requests: list[tuple[bytes, object]], last_id: int) -> None:
+        """The run's (command record, RequestMeta) in order, and the last id given out."""
+        ...
+
+
 class Sender(Protocol):
     """Asynchronous push into a session (implemented by ``Acceptor``)."""
 
@@ -91,6 +108,7 @@ __all__ = [
     "NullApplication",
     "Outgoing",
     "Reply",
+    "RunTaker",
     "Sender",
     "SessionReject",
 ]

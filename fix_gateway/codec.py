@@ -55,6 +55,7 @@ new_order_fast: Callable[[FixMessage, tuple[Any, ...], int, int, set[tuple[str, 
 cancel_fast: Callable[[FixMessage, tuple[Any, ...], int, int, set[tuple[str, str]], Any], tuple[bytes, Any] | None] | None
 # (msg, begin_string, their CompID, our CompID, expected MsgSeqNum, now ns, max latency ns)
 session_check: Callable[[FixMessage, bytes, bytes, bytes, int, int, int], int] | None
+take_run: Callable[..., tuple[int, int, int, Any, int]] | None
 # (OrderBook, its _fold_context(), event seq, event batch body, metas) -> the reports
 fold_events: Callable[[Any, tuple[Any, ...], int, bytes, dict[int, Any]], list[Any]] | None
 try:
@@ -76,6 +77,7 @@ try:
     cancel_fast = _c.cancel_fast
     fold_events = _c.fold_events
     session_check = _c.session_check
+    take_run = _c.take_run
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     checksum = py_checksum
@@ -91,6 +93,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     cancel_fast = None  # every OrderCancelRequest too (requests.cancel)
     fold_events = None  # event batches are decoded and folded in Python (OrderBook.apply)
     session_check = None  # every message takes the session's checks in Python (InSession)
+    take_run = None  # every frame takes the session's and the application's Python path
     IMPLEMENTATION = "python"
 
 
@@ -265,6 +268,15 @@ class Framer:
     @property
     def buffered(self) -> int:
         return len(self._buf) - self._pos
+
+    def view(self) -> tuple[bytearray, int, int]:
+        """(buffer, where the next frame is looked for, the largest frame) for a reader that
+        takes whole frames itself (``codec.take_run``) and then calls ``advance``."""
+        return self._buf, self._pos, self._max
+
+    def advance(self, pos: int) -> None:
+        """The frames before ``pos`` (a frame boundary at or after the current one) are taken."""
+        self._pos = pos
 
     def next_frame(self) -> bytes | None:
         buf = self._buf

@@ -122,6 +122,12 @@ class Validator:
                     mdef, mdef.fields, header.required | mdef.required | trailer.required, groups
                 )
 
+    @property
+    def shapes(self) -> dict[tuple[bytes, bytes], tuple[PlanEntry, ...]]:
+        """The value plans of the (MsgType, shape)s validated so far: a message of one of
+        them only needs its values checked (``check_values``; ``codec.take_run`` reads it)."""
+        return self._shapes
+
     def message_def(self, msg_type: bytes) -> MessageDef | None:
         plan = self._plans.get(msg_type)
         return plan.mdef if plan else None

@@ -21,7 +21,7 @@ class IdAllocator:
             raise ValueError(f"gateway_id must be 0..{MAX_GATEWAYS - 1}")
         self.gateway_id = gateway_id
         self.clock = clock
-        self._last = 0
+        self.last = 0
 
     def next(self) -> int:
         return self.next_at(self.clock.now_ns())
@@ -30,7 +30,7 @@ class IdAllocator:
         """``next()`` for a caller that has just read the clock (``now_ns``, from this
         allocator's clock): one clock read for the id and the command's timestamp."""
         candidate = ((now_ns // 1000) << GATEWAY_BITS) | self.gateway_id
-        if candidate <= self._last:
-            candidate = self._last + MAX_GATEWAYS
-        self._last = candidate
+        if candidate <= self.last:
+            candidate = self.last + MAX_GATEWAYS
+        self.last = candidate
         return candidate

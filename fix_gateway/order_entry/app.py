@@ -25,6 +25,7 @@ from .refdata import RefData
 from .requests import OrderRef, Refusal, SessionContext
 
 Submit = Callable[[bytes, RequestMeta], None]
+SubmitRun = Callable[[list[tuple[bytes, RequestMeta]]], None]
 
 SUPPORTED = frozenset({b"D", b"F", b"G", b"H", b"q", b"AF", b"x"})
 
@@ -43,6 +44,7 @@ class OrderEntryApplication:
         ids: IdAllocator,
         clock: Clock,
         submit: Submit,
+        submit_run: SubmitRun | None = None,
     ) -> None:
         self.sessions = sessions
         self.refdata = refdata
@@ -50,6 +52,7 @@ class OrderEntryApplication:
         self.ids = ids
         self.clock = clock
         self.submit = submit
+        self.submit_run = submit_run  # None: a run's requests are submitted one by one
         self.inflight: dict[int, tuple[str, str]] = {}  # command seq -> (account, ClOrdID)
         self._inflight_keys: set[tuple[str, str]] = set()
 
@@ -80,6 +83,27 @@ class OrderEntryApplication:
         if mt == b"AF":
             return self._mass_status(ctx, message)
         return self._security_list(ctx, message)
+
+    # ------------------------------------------------------------ runs of plain requests (application.RunTaker)
+    def run_args(self, session_id: str) -> tuple[object, ...] | None:
+        """The application's part of ``codec.take_run`` for one read of ``session_id``: its
+        plans, ids and duplicate checks, as ``_new_order`` and ``_cancel_or_replace`` pass
+        them to the C translations (None when those are not built)."""
+        ctx = self.sessions.get(session_id)
+        if ctx is None or new_order_fast is None:
+            return None
+        ids = self.ids
+        return (self._plan(ctx), ids.gateway_id, ids.last, self.clock.now_ns(), self.inflight,
+                self._inflight_keys, self.book.by_cl_ord_id)
+
+    def took(self, session_id: str, requests: list[tuple[bytes, RequestMeta]], last_id: int) -> None:
+        """What ``take_run`` translated (its ClOrdIDs already in flight): to the batching."""
+        self.ids.last = last_id
+        if self.submit_run is not None:
+            self.submit_run(requests)
+        else:
+            for record, meta in requests:
+                self.submit(record, meta)
 
     # ------------------------------------------------------------ events settle in-flight requests
     def settle(self, metas: dict[int, RequestMeta]) -> None:

@@ -150,7 +150,8 @@ class Gateway:
             lambda: format_utc(self.clock.now_ns()),
         )
         self.app = OrderEntryApplication(
-            self.contexts, refdata, self.book, IdAllocator(config.fix.gateway_id, self.clock), self.clock, self.submit
+            self.contexts, refdata, self.book, IdAllocator(config.fix.gateway_id, self.clock), self.clock, self.submit,
+            self.submit_run,
         )
         self.acceptor = Acceptor(
             [session_config(e) for e in config.fix.sessions],
@@ -200,6 +201,16 @@ class Gateway:
         self._pending.append((record, meta))
         if self._flush_handle is None and self._ack_wait is None:  # (else a flush will come)
             self._schedule_flush(0.0)  # the turn's requests go together, at its end
+
+    def submit_run(self, requests: list[tuple[bytes, RequestMeta]]) -> None:
+        """``submit`` of several requests in order (a session's run: ``codec.take_run``)."""
+        if not requests:
+            return
+        if not self._pending:
+            self._pending_since = time.perf_counter()
+        self._pending += requests
+        if self._flush_handle is None and self._ack_wait is None:  # (else a flush will come)
+            self._schedule_flush(0.0)
 
     def _schedule_flush(self, delay: float) -> None:
         """Run ``_flush`` at this turn's end (or after ``delay``), once however often asked."""

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fix_gateway.application import Application, FieldList, NullApplication
+from fix_gateway import codec
+from fix_gateway.application import Application, FieldList, NullApplication, RunTaker
 from fix_gateway.codec import FixMessage, Framer, GarbledMessage, encode_bytes, encode_run, parse
 from fix_gateway.config import SessionConfig
 from fix_gateway.dictionary import load
@@ -82,6 +83,11 @@ class Session:
         self.tokens = float(config.max_msgs_per_sec)
         self.tokens_ns = 0
         self.seen_clordids: set[bytes] = set()
+        # The application's run taker (application.RunTaker), when it has one and nothing
+        # here needs each message in Python (a throttle counts them one by one).
+        taker = self.app if callable(getattr(self.app, "run_args", None)) else None
+        self.run_taker: RunTaker | None = taker if not config.max_msgs_per_sec else None  # type: ignore[assignment]
+        self._checks = (self.begin_string_b, self.target_b, self.sender_b, self.max_latency_ns)
 
     # ------------------------------------------------------------------ inputs
 
@@ -112,16 +118,53 @@ class Session:
         framer = self.framer
         framer.feed(data)
         while self.state.connected and self.parked is None:
-            frame = framer.next_frame()
-            if frame is None:
-                break
-            try:  # handle_frame, without its call
-                msg = parse(frame)
-            except GarbledMessage:
-                self.state = self.state.on_garbled(self, frame)
-                continue
+            msg = None
+            if self.state.takes_runs and self.run_taker is not None and not self.queue:
+                msg = self._take_run(framer)  # (the frame it stopped at, parsed, if any)
+            if msg is None:
+                frame = framer.next_frame()
+                if frame is None:
+                    break
+                try:  # handle_frame, without its call
+                    msg = parse(frame)
+                except GarbledMessage:
+                    self.state = self.state.on_garbled(self, frame)
+                    continue
             self.state = self.state.on_message(self, msg)
         return self.take()
+
+    def _take_run(self, framer: Framer) -> FixMessage | None:
+        """Let ``codec.take_run`` take the plain requests at the front of the buffer: what
+        ``InSession.on_message`` and the application's ``on_message`` would do for each,
+        in one C call. Then what the Python path does per message, once: the next expected
+        MsgSeqNum, the receive time, the test requests answered. Returns the frame it
+        stopped at, parsed and taken off the buffer, for ``on_bytes`` to handle the Python
+        way (None: it stopped before a frame it could parse, which ``on_bytes`` reads)."""
+        take = codec.take_run
+        taker = self.run_taker
+        buf, pos, max_size = framer.view()
+        if take is None or taker is None or pos >= len(buf):
+            return None
+        args = taker.run_args(self.session_id)
+        if args is None:
+            return None
+        now = self.clock()
+        store = self.store
+        expected = store.next_target_seq
+        taken: list[tuple[bytes, object]] = []
+        end, n, last_id, stopped, stopped_end = take(
+            buf, pos, max_size, self._checks, expected, now,
+            self.validator.shapes if self.config.validate else None, *args, taken,
+        )
+        if n:
+            framer.advance(end)
+            self.last_received_ns = now
+            self.test_requests = 0
+            store.set_next_target_seq(expected + n)
+            taker.took(self.session_id, taken, last_id)
+        if stopped is not None:
+            framer.advance(stopped_end)
+        return stopped  # type: ignore[no-any-return]
 
     def resume(self) -> list[Action]:
         """After ``LoadHeld``: process the parked ResendRequest (with whatever the store now

@@ -41,6 +41,7 @@ NS = 1_000_000_000
 class InSession(State):
     logged_on = True
     accepts_app = True
+    takes_runs = True
     name = "in-session"
 
     def on_message(self, s: Session, msg: FixMessage) -> State:

@@ -33,6 +33,7 @@ class Resending(InSession):
     """Logged on with an inbound gap: out-of-order messages wait in ``session.queue``."""
 
     name = "resending"
+    takes_runs = False  # (each message may fill the gap: the Python path for every one)
 
 
 RESENDING = Resending()

@@ -13,6 +13,7 @@ class State:
     logged_on = False
     connected = True
     accepts_app = False  # application messages may be written now
+    takes_runs = False  # in-order plain requests may be taken a run at a time (Session._take_run)
     name = "state"
 
     def on_message(self, s: Session, msg: FixMessage) -> State:
