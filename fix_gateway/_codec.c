@@ -1920,6 +1920,117 @@ static PyObject *take_run(PyObject *self, PyObject *const *a, Py_ssize_t nargs) 
     return Py_BuildValue("nLLNn", pos, taken, last, stopped, (Py_ssize_t)stop_end);  /* (N: the reference moves) */
 }
 
+
+/* ----------------------------------------------------------------------------- reports to sessions */
+
+/* group_reports(reports, sessions, before, delivered, dirty) -> (actions, count)
+
+   Gateway.deliver's walk over an event batch's reports (Report tuples: session, msg_type,
+   fields, evt_seq), in one call: a report for a session this gateway does not host
+   (not in sessions), or one handed to the session before it started (evt_seq <= before's
+   mark), is skipped; consecutive pre-encoded reports of one type ([(0, body)]) for a session
+   go out as a run; anything else on its own, after the session's run so far. actions are
+   what Gateway.deliver then calls, in its order: (session, msg_type, bodies, None) for
+   Acceptor.send_run and (session, msg_type, None, fields) for Acceptor.send. Each report
+   taken sets delivered[session] = evt_seq and adds the session to dirty. count: the reports
+   taken. The reference is Gateway.deliver's Python loop (tests/property/test_group_reports.py). */
+static PyObject *group_reports(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "group_reports(reports, sessions, before, delivered, dirty)");
+        return NULL;
+    }
+    PyObject *reports = a[0], *sessions = a[1], *before = a[2], *delivered = a[3], *dirty = a[4];
+    if (!PyList_Check(reports) || !PyDict_Check(sessions) || !PyDict_Check(before) || !PyDict_Check(delivered)
+        || !PyAnySet_Check(dirty)) {
+        PyErr_SetString(PyExc_TypeError, "group_reports: a list, three dicts and a set expected");
+        return NULL;
+    }
+    PyObject *actions = PyList_New(0), *runs = PyDict_New(), *zero = PyLong_FromLong(0);
+    if (!actions || !runs || !zero) goto fail;
+    Py_ssize_t count = 0, nr = PyList_GET_SIZE(reports);
+    for (Py_ssize_t i = 0; i < nr; i++) {
+        PyObject *r = PyList_GET_ITEM(reports, i);
+        if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 4) {
+            PyErr_SetString(PyExc_TypeError, "group_reports: Report tuples expected");
+            goto fail;
+        }
+        PyObject *sid = PyTuple_GET_ITEM(r, 0), *mt = PyTuple_GET_ITEM(r, 1), *fields = PyTuple_GET_ITEM(r, 2),
+                 *evt = PyTuple_GET_ITEM(r, 3);
+        int hosted = PyDict_Contains(sessions, sid);
+        if (hosted < 0) goto fail;
+        if (!hosted) continue;
+        PyObject *mark = PyDict_GetItemWithError(before, sid);
+        if (!mark && PyErr_Occurred()) goto fail;
+        int old = PyObject_RichCompareBool(evt, mark ? mark : zero, Py_LE);
+        if (old < 0) goto fail;
+        if (old) continue;
+        PyObject *run = PyDict_GetItemWithError(runs, sid);  /* borrowed: (msg_type, bodies) */
+        if (!run && PyErr_Occurred()) goto fail;
+        PyObject *body = NULL;
+        if (PyList_Check(fields) && PyList_GET_SIZE(fields) == 1) {
+            PyObject *f = PyList_GET_ITEM(fields, 0);
+            if (PyTuple_Check(f) && PyTuple_GET_SIZE(f) == 2) {
+                int z = PyObject_RichCompareBool(PyTuple_GET_ITEM(f, 0), zero, Py_EQ);
+                if (z < 0) goto fail;
+                if (z) body = PyTuple_GET_ITEM(f, 1);
+            }
+        }
+        if (body) {
+            int same = 0;
+            if (run) {
+                same = PyObject_RichCompareBool(PyTuple_GET_ITEM(run, 0), mt, Py_EQ);
+                if (same < 0) goto fail;
+            }
+            if (same) {
+                if (PyList_Append(PyTuple_GET_ITEM(run, 1), body) < 0) goto fail;
+            } else {
+                if (run) {
+                    PyObject *act = PyTuple_Pack(4, sid, PyTuple_GET_ITEM(run, 0), PyTuple_GET_ITEM(run, 1), Py_None);
+                    if (!act || PyList_Append(actions, act) < 0) { Py_XDECREF(act); goto fail; }
+                    Py_DECREF(act);
+                }
+                PyObject *bodies = PyList_New(1);
+                if (!bodies) goto fail;
+                Py_INCREF(body);
+                PyList_SET_ITEM(bodies, 0, body);
+                PyObject *nrun = PyTuple_Pack(2, mt, bodies);
+                Py_DECREF(bodies);
+                if (!nrun || PyDict_SetItem(runs, sid, nrun) < 0) { Py_XDECREF(nrun); goto fail; }
+                Py_DECREF(nrun);
+            }
+        } else {
+            if (run) {
+                PyObject *act = PyTuple_Pack(4, sid, PyTuple_GET_ITEM(run, 0), PyTuple_GET_ITEM(run, 1), Py_None);
+                if (!act || PyList_Append(actions, act) < 0) { Py_XDECREF(act); goto fail; }
+                Py_DECREF(act);
+                if (PyDict_DelItem(runs, sid) < 0) goto fail;
+            }
+            PyObject *act = PyTuple_Pack(4, sid, mt, Py_None, fields);
+            if (!act || PyList_Append(actions, act) < 0) { Py_XDECREF(act); goto fail; }
+            Py_DECREF(act);
+        }
+        if (PyDict_SetItem(delivered, sid, evt) < 0 || PySet_Add(dirty, sid) < 0) goto fail;
+        count++;
+    }
+    {
+        Py_ssize_t pos = 0;
+        PyObject *sid, *run;
+        while (PyDict_Next(runs, &pos, &sid, &run)) {
+            PyObject *act = PyTuple_Pack(4, sid, PyTuple_GET_ITEM(run, 0), PyTuple_GET_ITEM(run, 1), Py_None);
+            if (!act || PyList_Append(actions, act) < 0) { Py_XDECREF(act); goto fail; }
+            Py_DECREF(act);
+        }
+    }
+    Py_DECREF(runs);
+    Py_DECREF(zero);
+    return Py_BuildValue("Nn", actions, count);
+fail:
+    Py_XDECREF(actions);
+    Py_XDECREF(runs);
+    Py_XDECREF(zero);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, "configure(exc, length_tags, data_tags)"},
     {"checksum", checksum, METH_O, "sum of bytes mod 256"},
@@ -1940,6 +2051,8 @@ static PyMethodDef methods[] = {
      "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id) -> (NewOrder record, RequestMeta) | None"},
     {"fold_events", (PyCFunction)(void (*)(void))fold_events, METH_FASTCALL,
      "fold_events(book, ctx, evt_seq, body, metas) -> [Report]: OrderBook.apply over an event batch's body"},
+    {"group_reports", (PyCFunction)(void (*)(void))group_reports, METH_FASTCALL,
+     "group_reports(reports, sessions, before, delivered, dirty) -> (actions, count): Gateway.deliver's walk"},
     {"take_run", (PyCFunction)(void (*)(void))take_run, METH_FASTCALL,
      "take_run(buf, pos, max_size, check, expected_seq, session_now_ns, shapes, plan, gateway_id, last_id, now_ns, "
      "inflight, inflight_keys, by_cl_ord_id, out) -> (pos, taken, last_id, msg, msg_end)"},

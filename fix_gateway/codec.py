@@ -56,6 +56,7 @@ cancel_fast: Callable[[FixMessage, tuple[Any, ...], int, int, set[tuple[str, str
 # (msg, begin_string, their CompID, our CompID, expected MsgSeqNum, now ns, max latency ns)
 session_check: Callable[[FixMessage, bytes, bytes, bytes, int, int, int], int] | None
 take_run: Callable[..., tuple[int, int, int, Any, int]] | None
+group_reports: Callable[..., tuple[list[tuple[str, str, Any, Any]], int]] | None
 # (OrderBook, its _fold_context(), event seq, event batch body, metas) -> the reports
 fold_events: Callable[[Any, tuple[Any, ...], int, bytes, dict[int, Any]], list[Any]] | None
 try:
@@ -78,6 +79,7 @@ try:
     fold_events = _c.fold_events
     session_check = _c.session_check
     take_run = _c.take_run
+    group_reports = _c.group_reports
     IMPLEMENTATION = "c"
 except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     checksum = py_checksum
@@ -94,6 +96,7 @@ except ImportError:  # pragma: no cover - exercised with VENUE_FIX_PURE=1
     fold_events = None  # event batches are decoded and folded in Python (OrderBook.apply)
     session_check = None  # every message takes the session's checks in Python (InSession)
     take_run = None  # every frame takes the session's and the application's Python path
+    group_reports = None  # Gateway.deliver walks the reports in Python
     IMPLEMENTATION = "python"
 
 
