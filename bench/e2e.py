@@ -861,16 +861,21 @@ def _venue_processes(roots: list[int], tmp: Path) -> Iterable[tuple[int, str, in
         yield pid, _label(cmd), ticks
 
 
-def cpu_by_component(roots: list[int], tmp: Path) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for _, label, ticks in _venue_processes(roots, tmp):
-        out[label] = out.get(label, 0) + ticks
-    return out
+def cpu_by_component(roots: list[int], tmp: Path) -> dict[tuple[str, int], int]:
+    """CPU ticks by (component label, pid)."""
+    return {(label, pid): ticks for pid, label, ticks in _venue_processes(roots, tmp)}
 
 
-def cpu_delta(a: dict[str, int], b: dict[str, int], seconds: float) -> dict[str, float]:
+def cpu_delta(a: dict[tuple[str, int], int], b: dict[tuple[str, int], int], seconds: float) -> dict[str, float]:
+    """Cores used per component between two readings, process by process: one that started
+    in between counts from zero; one that ended in between (an autovacuum worker, a
+    PostgreSQL backend) is missing from ``b`` and left out, rather than taking all it had
+    used before ``a`` off its component (which once read PostgreSQL as 0 cores)."""
     hz = os.sysconf("SC_CLK_TCK")
-    return {k: round((b.get(k, 0) - a.get(k, 0)) / hz / seconds, 3) for k in sorted(b)}
+    ticks: dict[str, int] = {}
+    for (label, pid), value in b.items():
+        ticks[label] = ticks.get(label, 0) + value - a.get((label, pid), 0)
+    return {k: round(v / hz / seconds, 3) for k, v in sorted(ticks.items())}
 
 
 def descendants(pid: int) -> list[int]:
