@@ -70,6 +70,10 @@ class RunTaker(Protocol):
         """The run's (command record, RequestMeta) in order, and the last id given out."""
         ...
 
+    def untake(self, session_id: str, requests: list[tuple[bytes, object]]) -> None:
+        """The call failed after taking these (it raised): forget them, as if never read."""
+        ...
+
 
 class Sender(Protocol):
     """Asynchronous push into a session (implemented by ``Acceptor``)."""

@@ -105,6 +105,14 @@ class OrderEntryApplication:
             for record, meta in requests:
                 self.submit(record, meta)
 
+    def untake(self, session_id: str, requests: list[tuple[bytes, RequestMeta]]) -> None:
+        """``take_run`` raised after marking these ClOrdIDs in flight: they were never
+        submitted, and the session (closed for the error) has not counted them either."""
+        for _, meta in requests:
+            key = self.inflight.pop(meta.seq, None)
+            if key is not None:
+                self._inflight_keys.discard(key)
+
     # ------------------------------------------------------------ events settle in-flight requests
     def settle(self, metas: dict[int, RequestMeta]) -> None:
         for seq in metas:

@@ -152,10 +152,14 @@ class Session:
         store = self.store
         expected = store.next_target_seq
         taken: list[tuple[bytes, object]] = []
-        end, n, last_id, stopped, stopped_end = take(
-            buf, pos, max_size, self._checks, expected, now,
-            self.validator.shapes if self.config.validate else None, *args, taken,
-        )
+        try:
+            end, n, last_id, stopped, stopped_end = take(
+                buf, pos, max_size, self._checks, expected, now,
+                self.validator.shapes if self.config.validate else None, *args, taken,
+            )
+        except BaseException:  # (out of memory): what it took is not kept, as if never read
+            taker.untake(self.session_id, taken)
+            raise
         if n:
             framer.advance(end)
             self.last_received_ns = now

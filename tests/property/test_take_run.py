@@ -212,3 +212,36 @@ def test_a_read_of_plain_requests_is_taken_in_one_call() -> None:
     assert [m.cl_ord_id for _, m in stack.core.queued] == ["o3", "o2"]
     assert stack.sessions[ALPHA].store.next_target_seq == 6  # Logon, four requests
     assert ("ALPHA-1", "o3") in stack.core.app._inflight_keys
+
+
+def test_a_run_that_fails_midway_leaves_nothing_behind() -> None:
+    """take_run raising (out of memory) after taking some frames: their ClOrdIDs are not
+    left in flight, nothing is submitted, the expected MsgSeqNum has not moved, and the same
+    requests sent again are taken as new."""
+    stack = Stack(runs=True)
+    real = codec.take_run
+    assert real is not None
+    session = stack.sessions[ALPHA]
+    orders = [[(11, b"m%d" % i), (55, b"BTC-USD"), (54, b"1"), (60, b"20261122-00:00:00"), (38, b"0.5"), (40, b"2"),
+               (44, b"60000")] for i in range(3)]
+    stack.read(ALPHA, stack.frame(ALPHA, "D", [(11, b"warm"), *orders[0][1:]], {}))  # (the shape, validated)
+    stack.pump()
+    expected = session.store.next_target_seq
+    data = b"".join(stack.frame(ALPHA, "D", o, {}) for o in orders)
+
+    def failing(*args: Any) -> tuple[Any, ...]:
+        real(*args)
+        assert len(args[-1]) == 3  # (all three taken, then the failure)
+        raise MemoryError
+
+    codec.take_run = failing
+    try:
+        with pytest.raises(MemoryError):
+            session.on_bytes(data)
+    finally:
+        codec.take_run = real
+    assert stack.core.queued == [] and stack.core.app.inflight == {} and not stack.core.app._inflight_keys
+    assert session.store.next_target_seq == expected
+    session.framer = type(session.framer)(CONFIGS[ALPHA].max_message_size)  # (the connection is gone)
+    assert stack.read(ALPHA, data) == []
+    assert [m.cl_ord_id for _, m in stack.core.queued] == ["m0", "m1", "m2"]
