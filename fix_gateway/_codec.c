@@ -953,15 +953,6 @@ static int scan_fields(PyObject *msg, const long *tags, int n, const long *refus
    the day (by_cl_ord_id: OrderBook.by_cl_ord_id). Anything else is declined (None), and
    the Python translation decides, refusals included. The reference is that Python
    translation: tests/property/test_new_order_fast.py. */
-static PyObject *new_order_impl(PyObject *const *a, long long order_id, long long now_ns);
-
-static PyObject *new_order_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
-    long long order_id, now_ns;
-    int go = fast_args(a, nargs, "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id)", &order_id, &now_ns);
-    if (go <= 0) { if (go < 0) return NULL; Py_RETURN_NONE; }
-    return new_order_impl(a, order_id, now_ns);
-}
-
 /* new_order_fast on arguments fast_args has checked, the id and time as C values too */
 static PyObject *new_order_impl(PyObject *const *a, long long order_id, long long now_ns) {
     PyObject *plan = a[1];
@@ -1071,15 +1062,6 @@ static PyObject *new_order_impl(PyObject *const *a, long long order_id, long lon
    else (an unknown or finished order, another account's, a duplicate, odd input) is
    declined (None): the Python path then decides, and refuses. The reference is that path:
    tests/property/test_new_order_fast.py. */
-static PyObject *cancel_impl(PyObject *const *a, long long seq, long long now_ns);
-
-static PyObject *cancel_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
-    long long seq, now_ns;
-    int go = fast_args(a, nargs, "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id)", &seq, &now_ns);
-    if (go <= 0) { if (go < 0) return NULL; Py_RETURN_NONE; }
-    return cancel_impl(a, seq, now_ns);
-}
-
 /* cancel_fast on arguments fast_args has checked, the seq and time as C values too */
 static PyObject *cancel_impl(PyObject *const *a, long long seq, long long now_ns) {
     PyObject *plan = a[1];
@@ -1148,6 +1130,24 @@ done:
     Py_XDECREF(orig); Py_XDECREF(cl); Py_XDECREF(record);
     Py_XDECREF(o_account); Py_XDECREF(o_live); Py_XDECREF(o_id); Py_XDECREF(o_symbol); Py_XDECREF(o_side);
     return out;
+}
+
+typedef PyObject *(*fast_impl)(PyObject *const *a, long long id, long long now_ns);
+
+/* The Python entry of a fast translation: its arguments checked (fast_args), then impl. */
+static PyObject *fast_entry(PyObject *const *a, Py_ssize_t nargs, const char *usage, fast_impl impl) {
+    long long id, now_ns;
+    int go = fast_args(a, nargs, usage, &id, &now_ns);
+    if (go <= 0) { if (go < 0) return NULL; Py_RETURN_NONE; }
+    return impl(a, id, now_ns);
+}
+
+static PyObject *new_order_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    return fast_entry(a, nargs, "new_order_fast(msg, plan, order_id, now_ns, inflight, by_cl_ord_id)", new_order_impl);
+}
+
+static PyObject *cancel_fast(PyObject *self, PyObject *const *a, Py_ssize_t nargs) {
+    return fast_entry(a, nargs, "cancel_fast(msg, plan, seq, now_ns, inflight, by_cl_ord_id)", cancel_impl);
 }
 
 /* ----------------------------------------------------------------------------- event records */
@@ -1735,12 +1735,13 @@ static int same_bytes(PyObject *v, PyObject *want) {
    as FixMessage.get reads them). 0 declines: the Python path then decides, as always (it may
    still accept what this declines). The reference is those Python checks themselves:
    tests/property/test_session_check.py runs sessions with and without this on the same messages. */
-/* session_check's test on C values: 1 passes, 0 declines (a[1..3]: begin, theirs, ours) */
-static int session_check_impl(PyObject *msg, PyObject *const *a, long long expected, long long now, long long max_lat) {
+/* session_check's test on C values: 1 passes, 0 declines */
+static int session_check_impl(PyObject *msg, PyObject *begin_string, PyObject *theirs, PyObject *ours, long long expected,
+                              long long now, long long max_lat) {
     PyObject *begin = *(PyObject **)((char *)msg + off_begin);
     PyObject *mt = *(PyObject **)((char *)msg + off_msgtype);
     PyObject *fields = *(PyObject **)((char *)msg + off_fields);
-    if (!begin || !mt || !fields || !PyList_Check(fields) || !PyBytes_Check(mt) || !same_bytes(begin, a[1]))
+    if (!begin || !mt || !fields || !PyList_Check(fields) || !PyBytes_Check(mt) || !same_bytes(begin, begin_string))
         return 0;
     if (PyBytes_GET_SIZE(mt) == 1 && strchr("012345A", PyBytes_AS_STRING(mt)[0])) return 0;
     PyObject *seq = NULL, *sender = NULL, *sent = NULL, *target = NULL;
@@ -1770,7 +1771,7 @@ static int session_check_impl(PyObject *msg, PyObject *const *a, long long expec
     int64_t t = utc_ns(PyBytes_AS_STRING(sent), PyBytes_GET_SIZE(sent));
     if (t < 0) return 0;
     int64_t diff = t > now ? t - now : now - t;
-    if (diff > max_lat || !same_bytes(sender, a[2]) || !same_bytes(target, a[3])) return 0;
+    if (diff > max_lat || !same_bytes(sender, theirs) || !same_bytes(target, ours)) return 0;
     return 1;
 }
 
@@ -1785,7 +1786,8 @@ static PyObject *session_check(PyObject *self, PyObject *const *a, Py_ssize_t na
         return PyLong_FromLong(0);
     long long expected = PyLong_AsLongLong(a[4]), now = PyLong_AsLongLong(a[5]), max_lat = PyLong_AsLongLong(a[6]);
     if (PyErr_Occurred()) { PyErr_Clear(); return PyLong_FromLong(0); }
-    return session_check_impl(a[0], a, expected, now, max_lat) ? PyLong_FromLongLong(expected) : PyLong_FromLong(0);
+    return session_check_impl(a[0], a[1], a[2], a[3], expected, now, max_lat) ? PyLong_FromLongLong(expected)
+                                                                             : PyLong_FromLong(0);
 }
 
 
@@ -1839,9 +1841,8 @@ static PyObject *take_run(PyObject *self, PyObject *const *a, Py_ssize_t nargs) 
     long long taken = 0, session_now = PyLong_AsLongLong(a[5]),
               max_lat = PyLong_AsLongLong(PyTuple_GET_ITEM(check, 3));
     if (PyErr_Occurred()) return NULL;
-    /* session_check_impl reads begin, theirs and ours at [1..3] */
-    PyObject *check_items[4] = {NULL, PyTuple_GET_ITEM(check, 0), PyTuple_GET_ITEM(check, 1), PyTuple_GET_ITEM(check, 2)};
-    if (!PyBytes_Check(check_items[1]) || !PyBytes_Check(check_items[2]) || !PyBytes_Check(check_items[3])) {
+    PyObject *begin = PyTuple_GET_ITEM(check, 0), *theirs = PyTuple_GET_ITEM(check, 1), *ours = PyTuple_GET_ITEM(check, 2);
+    if (!PyBytes_Check(begin) || !PyBytes_Check(theirs) || !PyBytes_Check(ours)) {
         PyErr_SetString(PyExc_TypeError, "take_run: check holds bytes");
         return NULL;
     }
@@ -1865,7 +1866,11 @@ static PyObject *take_run(PyObject *self, PyObject *const *a, Py_ssize_t nargs) 
         PyObject *mt = *(PyObject **)((char *)msg + off_msgtype);
         int kind = (mt && PyBytes_Check(mt) && PyBytes_GET_SIZE(mt) == 1) ? PyBytes_AS_STRING(mt)[0] : 0;
         if (kind != 'D' && kind != 'F') { stopped = msg; stop_end = end; break; }
-        if (!session_check_impl(msg, check_items, expected, session_now, max_lat)) { stopped = msg; stop_end = end; break; }
+        if (!session_check_impl(msg, begin, theirs, ours, expected, session_now, max_lat)) {
+            stopped = msg;
+            stop_end = end;
+            break;
+        }
         if (shapes != Py_None) {
             PyObject *shape = *(PyObject **)((char *)msg + off_shape);
             PyObject *fields = *(PyObject **)((char *)msg + off_fields);

@@ -373,7 +373,7 @@ class Gateway:
         sessions, before, delivered = self.acceptor.sessions, self.delivered_before, self.delivered
         acceptor, dirty = self.acceptor, self._delivered_dirty
         group = codec.group_reports
-        if group is not None and type(reports) is list:  # the walk below in one C call
+        if group is not None:  # the walk below in one C call
             actions, n = group(reports, sessions, before, delivered, dirty)
             for sid, msg_type, bodies, fields in actions:
                 if bodies is not None:

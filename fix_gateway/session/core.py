@@ -16,6 +16,7 @@ seq advances only for a message processed in order.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from fix_gateway import codec
 from fix_gateway.application import Application, FieldList, NullApplication, RunTaker
@@ -85,8 +86,8 @@ class Session:
         self.seen_clordids: set[bytes] = set()
         # The application's run taker (application.RunTaker), when it has one and nothing
         # here needs each message in Python (a throttle counts them one by one).
-        taker = self.app if callable(getattr(self.app, "run_args", None)) else None
-        self.run_taker: RunTaker | None = taker if not config.max_msgs_per_sec else None  # type: ignore[assignment]
+        takes = callable(getattr(self.app, "run_args", None)) and not config.max_msgs_per_sec
+        self.run_taker = cast(RunTaker, self.app) if takes else None
         self._checks = (self.begin_string_b, self.target_b, self.sender_b, self.max_latency_ns)
 
     # ------------------------------------------------------------------ inputs

@@ -7,6 +7,7 @@ delivery marks and the same sessions marked dirty."""
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -36,13 +37,8 @@ def batches(draw: st.DrawFn) -> tuple[dict[str, int], list[Report]]:
 
 def deliver(before: dict[str, int], reports: list[Report], c: bool) -> tuple[Any, ...]:
     gw, rec = gateway(before)
-    saved = codec.group_reports
-    if not c:
-        codec.group_reports = None
-    try:
+    with mock.patch.object(codec, "group_reports", codec.group_reports if c else None):
         gw.deliver(list(reports))
-    finally:
-        codec.group_reports = saved
     return rec.calls, gw.delivered, gw._delivered_dirty
 
 

@@ -14,9 +14,8 @@ ExecutionReports.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -52,16 +51,6 @@ def validator(sid: str) -> Validator:
         transport, app_dict = CONFIGS[sid].dictionaries()
         VALIDATORS[sid] = Validator(load(transport), load(app_dict), frozenset(CONFIGS[sid].user_defined_fields))
     return VALIDATORS[sid]
-
-
-@contextmanager
-def without_runs() -> Iterator[None]:
-    saved = codec.take_run
-    codec.take_run = None
-    try:
-        yield
-    finally:
-        codec.take_run = saved
 
 
 class Stack:
@@ -102,7 +91,7 @@ class Stack:
         if self.runs:
             actions = session.on_bytes(data)
         else:
-            with without_runs():
+            with mock.patch.object(codec, "take_run", None):
                 actions = session.on_bytes(data)
         return [a.data if isinstance(a, Send) else a for a in actions]
 
@@ -195,8 +184,7 @@ def test_a_read_of_plain_requests_is_taken_in_one_call() -> None:
         return result
 
     order = [(11, b"o1"), (55, b"BTC-USD"), (54, b"1"), (60, b"20261122-00:00:00"), (38, b"0.5"), (40, b"2"), (44, b"60000")]
-    codec.take_run = counting
-    try:
+    with mock.patch.object(codec, "take_run", counting):
         cancel = [(11, b"o2"), (41, b"o1"), (55, b"BTC-USD"), (54, b"1"), (60, b"20261122-00:00:00")]
         # the first of each shape is validated in full (the Python path); the cancel of an
         # order not there yet is refused there too
@@ -206,8 +194,6 @@ def test_a_read_of_plain_requests_is_taken_in_one_call() -> None:
         second = [(11, b"o3"), *order[1:]]
         data = stack.frame(ALPHA, "D", second, {}) + stack.frame(ALPHA, "F", cancel, {})
         assert stack.read(ALPHA, data) == []
-    finally:
-        codec.take_run = real
     assert [call[1] for call in calls] == [0, 0, 2]
     assert [m.cl_ord_id for _, m in stack.core.queued] == ["o3", "o2"]
     assert stack.sessions[ALPHA].store.next_target_seq == 6  # Logon, four requests
@@ -234,12 +220,8 @@ def test_a_run_that_fails_midway_leaves_nothing_behind() -> None:
         assert len(args[-1]) == 3  # (all three taken, then the failure)
         raise MemoryError
 
-    codec.take_run = failing
-    try:
-        with pytest.raises(MemoryError):
-            session.on_bytes(data)
-    finally:
-        codec.take_run = real
+    with mock.patch.object(codec, "take_run", failing), pytest.raises(MemoryError):
+        session.on_bytes(data)
     assert stack.core.queued == [] and stack.core.app.inflight == {} and not stack.core.app._inflight_keys
     assert session.store.next_target_seq == expected
     session.framer = type(session.framer)(CONFIGS[ALPHA].max_message_size)  # (the connection is gone)
