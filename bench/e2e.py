@@ -83,13 +83,22 @@ clients run the throughput phase under SCHED_FIFO at ``--client-priority`` (5, b
 venue's 10; 0: normal): a FIX client has a host of its own; here it shares the two cores with
 the venue, and at normal priority it would wait behind the venue's writer and PostgreSQL, and
 drive less load than the venue could take. The latency phases run them at
-``--latency-client-priority`` (0, the default: normal). Realtime clients there share the
-kernel's realtime budget with the venue's order path (``kernel.sched_rt_runtime_us``: 95% of
-each CPU per second, and the fair tasks' deadline server's 50 ms): on a CPU where the realtime
-tasks use it up, the kernel stops all of them, the venue's with the clients', for the rest of
-the second, tens of milliseconds that a client on a host of its own would never cause. At normal
-priority, what the clients wait for a core is counted in the headline (scheduled send to
-report), which is the conservative side; ``latency_from_write_us`` leaves it out.
+``--latency-client-priority`` (5 by default, the same: below the venue's order path, so they
+never take a core from it; 0: normal). A normally scheduled client is woken by the gateway's
+report onto the gateway's own CPU (the kernel places a woken fair task beside its waker) and
+waits there for the realtime gateway's turn to end, and its timer wake-ups queue behind the
+venue's writer and PostgreSQL: tens to hundreds of microseconds per order that a client on a
+host of its own never waits, counted in the headline. A realtime client is placed on the CPU
+running the lowest priority instead. Measured side by side in session 23
+(``bench/results/e2e-latency-clients-realtime-fourth-*.json``): at 5,000/s the clients' send
+lag p99 0.10-0.56 against 0.36-0.98 ms, the headline p99 1.06-1.69 against 1.23-6.9 ms. What
+they share with the venue's order path is the kernel's realtime budget
+(``kernel.sched_rt_runtime_us``: 95% of each CPU per second; on a CPU whose realtime tasks
+use it up the kernel stops all of them, the venue's with the clients', for the rest of the
+second): ``--watch-rt`` samples it (570 ms of the 950 at most in those runs; when a sample
+finds a CPU throttled, the run is not a measurement of the venue). What the clients still
+wait for the order path is counted in the headline (scheduled send to report);
+``latency_from_write_us`` leaves the send side out.
 The other side of the round trip is reported the same way: ``latency_to_arrival_us`` (C
 client) takes each first report at the kernel's receive timestamp of the bytes it came in
 (``SO_TIMESTAMPNS``; for TCP the timestamp of the last segment a read consumed, so a report
@@ -1457,9 +1466,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="the venue's scheduling.order_path (normal: also for a source tree older than the key)")
     p.add_argument("--client-priority", type=int, default=5,
                    help="the load clients' SCHED_FIFO priority in the throughput phase, below the venue's order path (10); 0: normal")
-    p.add_argument("--latency-client-priority", type=int, default=0,
-                   help="the load clients' SCHED_FIFO priority in the latency phases; 0 (the default): normal, "
-                        "so that they do not share the kernel's realtime budget with the venue's order path")
+    p.add_argument("--latency-client-priority", type=int, default=5,
+                   help="the load clients' SCHED_FIFO priority in the latency phases, below the venue's order "
+                        "path (10); 0: normal (they then wait behind the venue's realtime gateway on the CPU "
+                        "its reports wake them on)")
     p.add_argument("--guest-halt-poll-ns", type=int, default=None,
                    help="in a VM with the haltpoll cpuidle driver: its guest_halt_poll_ns for the run (root; the "
                         "machine's value is restored after); default: leave the machine as it is")
