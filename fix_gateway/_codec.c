@@ -30,6 +30,8 @@ static PyObject *tag_cache[TAGCACHE];
  * bytes object instead of allocating. Values are immutable, so sharing is safe. */
 #define VALCACHE 2048
 #define VALCACHE_MAXLEN 32
+/* venue/ids.py's GATEWAY_BITS: an order id is (microseconds << GATEWAY_BITS) | gateway id */
+#define GATEWAY_BITS 6
 static PyObject *val_cache[VALCACHE];
 
 static inline PyObject *value_obj(long tag, const char *p, Py_ssize_t n) {
@@ -1889,8 +1891,8 @@ static PyObject *take_run(PyObject *self, PyObject *const *a, Py_ssize_t nargs) 
             if (at != -1) { stopped = msg; stop_end = end; break; }
         }
         /* IdAllocator.next_at(now) */
-        long long id = ((now / 1000) << 6) | gw;
-        if (id <= last) id = last + 64;
+        long long id = ((now / 1000) << GATEWAY_BITS) | gw;
+        if (id <= last) id = last + (1LL << GATEWAY_BITS);
         PyObject *ido = PyLong_FromLongLong(id);
         if (!ido) { Py_DECREF(msg); return NULL; }
         PyObject *fargs[6] = {msg, plan, ido, NULL, keys, by};  /* (the time goes as a C value) */

@@ -197,21 +197,18 @@ class Gateway:
 
     # ------------------------------------------------------------ commands out
     def submit(self, record: bytes, meta: RequestMeta) -> None:
-        if not self._pending:
-            self._pending_since = time.perf_counter()
-        self._pending.append((record, meta))
-        if self._flush_handle is None and self._ack_wait is None:  # (else a flush will come)
-            self._schedule_flush(0.0)  # the turn's requests go together, at its end
+        self.submit_run([(record, meta)])
 
     def submit_run(self, requests: list[tuple[bytes, RequestMeta]]) -> None:
-        """``submit`` of several requests in order (a session's run: ``codec.take_run``)."""
+        """Queue requests, in order, for the next command batch (a session's run:
+        ``codec.take_run``; one request: ``submit``)."""
         if not requests:
             return
         if not self._pending:
             self._pending_since = time.perf_counter()
         self._pending += requests
         if self._flush_handle is None and self._ack_wait is None:  # (else a flush will come)
-            self._schedule_flush(0.0)
+            self._schedule_flush(0.0)  # the turn's requests go together, at its end
 
     def _schedule_flush(self, delay: float) -> None:
         """Run ``_flush`` at this turn's end (or after ``delay``), once however often asked."""
